@@ -1,0 +1,152 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"mime"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"sigs.k8s.io/yaml"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+)
+
+func (s *Server) handlePatch(ctx context.Context, w http.ResponseWriter, r *http.Request, req request) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		s.writeError(w, r, errUnsupportedMediaType(ct))
+		return
+	}
+	pt := types.PatchType(mt)
+	switch pt {
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType:
+	default:
+		s.writeError(w, r, errUnsupportedMediaType(ct))
+		return
+	}
+	body, err := s.readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	dry, err := dryRun(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	directive, err := fieldValidation(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var warn warnings
+	var out runtime.Object
+	code := http.StatusOK
+	if pt == types.ApplyYAMLPatchType {
+		out, code, err = s.apply(ctx, r, req, body, dry, directive, &warn)
+	} else {
+		o := writeOpts{manager: fieldManagerName(r, "unknown"), dry: dry}
+		out, code, err = s.update(ctx, req, o, func(old runtime.Object) (runtime.Object, error) {
+			if old == nil {
+				return nil, nil
+			}
+			return s.applyPatch(req.res, pt, old, body, directive, &warn)
+		})
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, req.res, code, out, warn)
+}
+
+// applyPatch applies a JSON, merge or strategic merge patch to old.
+func (s *Server) applyPatch(res *Resource, pt types.PatchType, old runtime.Object, patch []byte, directive string, warn *warnings) (runtime.Object, error) {
+	info := s.codecs.jsonInfo()
+	var cur bytes.Buffer
+	old.GetObjectKind().SetGroupVersionKind(res.GVK())
+	if err := info.Serializer.Encode(old, &cur); err != nil {
+		return nil, fmt.Errorf("encode object for patch: %w", err)
+	}
+	var patched []byte
+	var err error
+	switch pt {
+	case types.JSONPatchType:
+		var p jsonpatch.Patch
+		p, err = jsonpatch.DecodePatch(patch)
+		if err == nil {
+			patched, err = p.Apply(cur.Bytes())
+		}
+	case types.MergePatchType:
+		patched, err = jsonpatch.MergePatch(cur.Bytes(), patch)
+	case types.StrategicMergePatchType:
+		patched, err = strategicpatch.StrategicMergePatch(cur.Bytes(), patch, res.New())
+	}
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the patch could not be applied: %v", err))
+	}
+	return s.decodeAs(info, res, patched, directive, warn)
+}
+
+// apply performs a server-side apply, creating the object when it does not exist.
+func (s *Server) apply(ctx context.Context, r *http.Request, req request, body []byte, dry bool, directive string, warn *warnings) (runtime.Object, int, error) {
+	manager := r.URL.Query().Get("fieldManager")
+	if manager == "" {
+		return nil, 0, apierrors.NewBadRequest("PATCH, application/apply-patch+yaml requests must have a fieldManager specified")
+	}
+	force := r.URL.Query().Get("force") == "true"
+	res := req.res
+	patchJSON, err := yaml.YAMLToJSON(body)
+	if err != nil {
+		return nil, 0, apierrors.NewBadRequest(fmt.Sprintf("error decoding YAML: %v", err))
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(patchJSON); err != nil {
+		return nil, 0, apierrors.NewBadRequest(fmt.Sprintf("error decoding apply patch: %v", err))
+	}
+	if u.GetName() != "" && u.GetName() != req.name {
+		return nil, 0, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", u.GetName(), req.name))
+	}
+	if u.GetAPIVersion() != res.GroupVersion().String() || u.GetKind() != res.Kind {
+		return nil, 0, apierrors.NewBadRequest(fmt.Sprintf("the API version and kind in the data (%s, %s) do not match the expected (%s, %s)", u.GetAPIVersion(), u.GetKind(), res.GroupVersion(), res.Kind))
+	}
+	// Reject unknown fields as the directive says, through the typed decoder.
+	applied, err := s.decodeAs(s.codecs.jsonInfo(), res, patchJSON, directive, warn)
+	if err != nil {
+		return nil, 0, err
+	}
+	fm := s.managers[res.Resource+"/"+req.sub]
+	o := writeOpts{manager: manager, dry: dry, applied: true}
+	return s.update(ctx, req, o, func(old runtime.Object) (runtime.Object, error) {
+		live := old
+		if live == nil {
+			if req.sub != "" {
+				return nil, apierrors.NewNotFound(res.GroupResource(), req.name)
+			}
+			live = res.New()
+			a, _ := meta.Accessor(live)
+			a.SetName(req.name)
+			a.SetNamespace(req.namespace)
+		}
+		out, err := fm.Apply(live, applied.DeepCopyObject(), manager, force)
+		if err != nil {
+			return nil, err
+		}
+		if old == nil {
+			a, _ := meta.Accessor(out)
+			a.SetResourceVersion("")
+		}
+		return out, nil
+	})
+}
+
+var _ = metav1.Now

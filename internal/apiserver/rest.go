@@ -1,0 +1,780 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/uuid"
+
+	"github.com/svcnet/svcnet/internal/storage"
+)
+
+// maxWriteAttempts bounds the retries of one write against concurrent writers
+// (unconditional updates and patches re-read and re-apply; creates re-pick allocations).
+const maxWriteAttempts = 16
+
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	q := r.URL.Query()
+	var verb string
+	switch r.Method {
+	case http.MethodGet:
+		switch {
+		case req.name != "":
+			verb = "get"
+		case q.Get("watch") == "true" || q.Get("watch") == "1":
+			verb = "watch"
+		default:
+			verb = "list"
+		}
+	case http.MethodPost:
+		verb = "create"
+	case http.MethodPut:
+		verb = "update"
+	case http.MethodPatch:
+		verb = "patch"
+	case http.MethodDelete:
+		verb = "delete"
+		if req.name == "" {
+			verb = "deletecollection"
+		}
+	default:
+		s.writeError(rec, r, apierrors.NewMethodNotSupported(req.res.GroupResource(), r.Method))
+		return
+	}
+	req.verb = verb
+	resLabel := req.res.Resource
+	if req.sub != "" {
+		resLabel += "/" + req.sub
+	}
+	defer func() {
+		if verb == "watch" {
+			return
+		}
+		code := rec.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		s.metrics.observe(verb, resLabel, code, time.Since(start))
+	}()
+	if err := s.checkVerb(req, r); err != nil {
+		s.writeError(rec, r, err)
+		return
+	}
+	ctx := r.Context()
+	switch verb {
+	case "get":
+		s.handleGet(ctx, rec, r, req)
+	case "list":
+		s.handleList(ctx, rec, r, req)
+	case "watch":
+		s.metrics.observe(verb, resLabel, http.StatusOK, time.Since(start))
+		s.metrics.watchers.WithLabelValues(resLabel).Inc()
+		defer s.metrics.watchers.WithLabelValues(resLabel).Dec()
+		s.handleWatch(ctx, rec, r, req)
+	case "create":
+		s.handleCreate(ctx, rec, r, req)
+	case "update":
+		s.handleUpdate(ctx, rec, r, req)
+	case "patch":
+		s.handlePatch(ctx, rec, r, req)
+	case "delete":
+		s.handleDelete(ctx, rec, r, req)
+	case "deletecollection":
+		s.handleDeleteCollection(ctx, rec, r, req)
+	}
+}
+
+func (s *Server) checkVerb(req request, r *http.Request) error {
+	switch req.verb {
+	case "create":
+		if req.name != "" {
+			return apierrors.NewMethodNotSupported(req.res.GroupResource(), "create on a named object")
+		}
+	case "update", "patch":
+		if req.name == "" {
+			return apierrors.NewMethodNotSupported(req.res.GroupResource(), req.verb+" of a collection")
+		}
+		if req.sub == "finalize" && req.verb == "patch" {
+			return apierrors.NewMethodNotSupported(req.res.GroupResource(), "patch of finalize")
+		}
+	case "delete":
+		if req.sub != "" {
+			return apierrors.NewMethodNotSupported(req.res.GroupResource(), "delete of a subresource")
+		}
+	case "deletecollection":
+		if req.res.NoDeleteCollection {
+			return apierrors.NewMethodNotSupported(req.res.GroupResource(), "deletecollection")
+		}
+	case "list", "watch":
+		if req.res.Namespaced && req.namespace == "" && r.URL.Path != "" {
+			return nil
+		}
+	}
+	return nil
+}
+
+// key returns the etcd key of one object; prefix the key prefix of a collection.
+func (s *Server) key(res *Resource, ns, name string) string { return s.prefix(res, ns) + name }
+
+func (s *Server) prefix(res *Resource, ns string) string {
+	p := "/registry/"
+	if res.Group != "" {
+		p += res.Group + "/"
+	}
+	p += res.Resource + "/"
+	if res.Namespaced && ns != "" {
+		p += ns + "/"
+	}
+	return p
+}
+
+// load reads one stored object with its revision.
+func (s *Server) load(ctx context.Context, res *Resource, ns, name string) (runtime.Object, int64, error) {
+	kv, err := s.store.Get(ctx, s.key(res, ns, name))
+	if err != nil {
+		return nil, 0, storageErr(err, res.GroupResource(), name)
+	}
+	obj, err := s.decodeStored(res, kv)
+	return obj, kv.ModRevision, err
+}
+
+func (s *Server) decodeStored(res *Resource, kv storage.KV) (runtime.Object, error) {
+	obj, err := s.codecs.decodeStorage(kv.Value, res.New)
+	if err != nil {
+		return nil, err
+	}
+	setRV(obj, kv.ModRevision)
+	obj.GetObjectKind().SetGroupVersionKind(res.GVK())
+	return obj, nil
+}
+
+func setRV(obj runtime.Object, rev int64) {
+	if a, err := meta.Accessor(obj); err == nil {
+		a.SetResourceVersion(strconv.FormatInt(rev, 10))
+	}
+}
+
+// respond writes obj in the negotiated encoding (or as a one-row Table).
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, res *Resource, code int, obj runtime.Object, warn warnings) {
+	mr, ok := s.codecs.negotiate(r, true)
+	if !ok {
+		s.writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", res.GroupResource(), "", "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf", 0, false))
+		return
+	}
+	warn.write(w)
+	out := obj
+	switch mr.as {
+	case "Table":
+		t, err := s.toTable(r, res, []runtime.Object{obj}, metav1.ListMeta{ResourceVersion: rvOf(obj)}, true)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out = t
+	case "PartialObjectMetadata":
+		out = partial(obj)
+	}
+	s.writeObject(w, code, mr.info, out)
+}
+
+func rvOf(obj runtime.Object) string {
+	a, err := meta.Accessor(obj)
+	if err != nil {
+		return ""
+	}
+	return a.GetResourceVersion()
+}
+
+func (s *Server) handleGet(ctx context.Context, w http.ResponseWriter, r *http.Request, req request) {
+	obj, _, err := s.load(ctx, req.res, req.namespace, req.name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, req.res, http.StatusOK, obj, nil)
+}
+
+// prepareCreate fills server-owned metadata of a new object and runs the strategy.
+func (s *Server) prepareCreate(req request, obj runtime.Object) (metav1.Object, error) {
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	res := req.res
+	if res.Namespaced {
+		switch {
+		case acc.GetNamespace() == "":
+			acc.SetNamespace(req.namespace)
+		case acc.GetNamespace() != req.namespace:
+			return nil, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+	} else {
+		acc.SetNamespace("")
+	}
+	if acc.GetName() == "" && acc.GetGenerateName() != "" {
+		acc.SetName(acc.GetGenerateName() + randomSuffix())
+	}
+	if acc.GetResourceVersion() != "" {
+		return nil, apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
+	}
+	acc.SetUID(uuid.NewUUID())
+	acc.SetCreationTimestamp(metav1.Now())
+	acc.SetDeletionTimestamp(nil)
+	acc.SetDeletionGracePeriodSeconds(nil)
+	acc.SetGeneration(1)
+	acc.SetSelfLink("")
+	res.Strategy.Default(obj)
+	res.Strategy.PrepareForCreate(obj)
+	if errs := res.Strategy.ValidateCreate(obj); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(res.GVK().GroupKind(), acc.GetName(), errs)
+	}
+	return acc, nil
+}
+
+const suffixAlphabet = "bcdfghjklmnpqrstvwxz2456789"
+
+func randomSuffix() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = suffixAlphabet[int(b[i])%len(suffixAlphabet)]
+	}
+	return string(b[:])
+}
+
+func dryRun(r *http.Request) (bool, error) {
+	for _, v := range r.URL.Query()["dryRun"] {
+		if v != "All" {
+			return false, apierrors.NewBadRequest(fmt.Sprintf("dryRun: unsupported value %q: only All is supported", v))
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func fieldManagerName(r *http.Request, fallback string) string {
+	if m := r.URL.Query().Get("fieldManager"); m != "" {
+		return m
+	}
+	ua := r.UserAgent()
+	for i, c := range ua {
+		if c == '/' || c == ' ' {
+			ua = ua[:i]
+			break
+		}
+	}
+	if ua == "" {
+		return fallback
+	}
+	return ua
+}
+
+func (s *Server) handleCreate(ctx context.Context, w http.ResponseWriter, r *http.Request, req request) {
+	if req.sub != "" {
+		s.writeError(w, r, apierrors.NewMethodNotSupported(req.res.GroupResource(), "create of a subresource"))
+		return
+	}
+	body, err := s.readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var warn warnings
+	obj, err := s.decodeBody(r, req.res, body, &warn)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	dry, err := dryRun(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out, err := s.create(ctx, req, obj, writeOpts{manager: fieldManagerName(r, "unknown"), dry: dry})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, req.res, http.StatusCreated, out, warn)
+}
+
+// create stores a new object (decoded, not yet prepared) and returns it as stored.
+// writeOpts are the per-request options of a write.
+type writeOpts struct {
+	manager string
+	dry     bool
+	// applied means managedFields were already computed by server-side apply.
+	applied bool
+}
+
+func (s *Server) create(ctx context.Context, req request, obj runtime.Object, o writeOpts) (runtime.Object, error) {
+	dry := o.dry
+	res := req.res
+	if res.Namespaced {
+		if err := s.nsCache.admit(ctx, req.namespace); err != nil {
+			return nil, err
+		}
+	}
+	acc, err := s.prepareCreate(req, obj)
+	if err != nil {
+		return nil, err
+	}
+	if fm := s.managers[res.Resource+"/"]; fm != nil && !o.applied {
+		obj = fm.UpdateNoErrors(res.New(), obj, o.manager)
+		acc, _ = meta.Accessor(obj)
+	}
+	key := s.key(res, acc.GetNamespace(), acc.GetName())
+	for attempt := 0; ; attempt++ {
+		var ops []storage.Op
+		if h, ok := res.Strategy.(CreateHook); ok {
+			ops, err = h.BeforeCreate(ctx, obj, dry)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if dry {
+			return obj, nil
+		}
+		data, err := s.codecs.encodeStorage(obj, res.GVK())
+		if err != nil {
+			return nil, err
+		}
+		rev, err := s.store.Txn(ctx, append([]storage.Op{storage.Put(key, data, storage.Absent)}, ops...)...)
+		var ce *storage.ConflictError
+		if errors.As(err, &ce) {
+			if ce.Key == key {
+				return nil, apierrors.NewAlreadyExists(res.GroupResource(), acc.GetName())
+			}
+			if h, ok := res.Strategy.(ConflictHandler); ok && attempt < maxWriteAttempts {
+				h.OnConflict(ce.Key)
+				continue
+			}
+		}
+		if err != nil {
+			return nil, storageErr(err, res.GroupResource(), acc.GetName())
+		}
+		setRV(obj, rev)
+		obj.GetObjectKind().SetGroupVersionKind(res.GVK())
+		return obj, nil
+	}
+}
+
+// ConflictHandler is told which of a hook's keys lost a race, so the hook can choose
+// differently (or refuse) on the next attempt.
+type ConflictHandler interface {
+	OnConflict(key string)
+}
+
+func (s *Server) handleUpdate(ctx context.Context, w http.ResponseWriter, r *http.Request, req request) {
+	body, err := s.readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var warn warnings
+	obj, err := s.decodeBody(r, req.res, body, &warn)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	dry, err := dryRun(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		s.writeError(w, r, apierrors.NewBadRequest(err.Error()))
+		return
+	}
+	if acc.GetName() != req.name {
+		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", acc.GetName(), req.name)))
+		return
+	}
+	if req.res.Namespaced && acc.GetNamespace() != "" && acc.GetNamespace() != req.namespace {
+		s.writeError(w, r, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+		return
+	}
+	o := writeOpts{manager: fieldManagerName(r, "unknown"), dry: dry}
+	out, code, err := s.update(ctx, req, o, func(runtime.Object) (runtime.Object, error) {
+		return obj.DeepCopyObject(), nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, req.res, code, out, warn)
+}
+
+// allowCreateOnUpdate lists the resources whose PUT or apply creates a missing object.
+func allowCreateOnUpdate(res *Resource) bool {
+	switch res.Resource {
+	case "endpoints", "endpointslices", "events", "leases":
+		return true
+	}
+	return false
+}
+
+// update applies mutate to the stored object and writes the result. mutate gets a
+// copy of the current object (nil if it does not exist) and returns the desired
+// object. A resourceVersion in the desired object is a precondition; without one, a
+// lost race re-reads and re-applies mutate.
+func (s *Server) update(ctx context.Context, req request, o writeOpts, mutate func(old runtime.Object) (runtime.Object, error)) (runtime.Object, int, error) {
+	dry := o.dry
+	res := req.res
+	gr := res.GroupResource()
+	for attempt := 0; ; attempt++ {
+		old, oldRev, err := s.load(ctx, res, req.namespace, req.name)
+		if apierrors.IsNotFound(err) && req.sub == "" {
+			obj, merr := mutate(nil)
+			if merr != nil {
+				return nil, 0, merr
+			}
+			if obj == nil || !allowCreateOnUpdate(res) {
+				return nil, 0, err
+			}
+			if a, aerr := meta.Accessor(obj); aerr == nil {
+				a.SetResourceVersion("")
+			}
+			created, cerr := s.create(ctx, req, obj, o)
+			return created, http.StatusCreated, cerr
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		obj, err := mutate(old.DeepCopyObject())
+		if err != nil {
+			return nil, 0, err
+		}
+		acc, err := meta.Accessor(obj)
+		if err != nil {
+			return nil, 0, apierrors.NewBadRequest(err.Error())
+		}
+		oldAcc, _ := meta.Accessor(old)
+		if rv := acc.GetResourceVersion(); rv != "" && rv != oldAcc.GetResourceVersion() {
+			return nil, 0, apierrors.NewConflict(gr, req.name, errors.New("the object has been modified; please apply your changes to the latest version and try again"))
+		}
+		if oldAcc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) > len(oldAcc.GetFinalizers()) {
+			return nil, 0, apierrors.NewForbidden(gr, req.name, errors.New("no new finalizers can be added if the object is being deleted"))
+		}
+		// Server-owned metadata comes from the stored object.
+		acc.SetNamespace(oldAcc.GetNamespace())
+		acc.SetUID(oldAcc.GetUID())
+		acc.SetCreationTimestamp(oldAcc.GetCreationTimestamp())
+		acc.SetDeletionTimestamp(oldAcc.GetDeletionTimestamp())
+		acc.SetDeletionGracePeriodSeconds(oldAcc.GetDeletionGracePeriodSeconds())
+		acc.SetGeneration(oldAcc.GetGeneration())
+		acc.SetResourceVersion(oldAcc.GetResourceVersion())
+		acc.SetSelfLink("")
+		if req.sub != "" {
+			// Subresource writes change only their part; metadata stays as stored.
+			acc.SetLabels(oldAcc.GetLabels())
+			acc.SetAnnotations(oldAcc.GetAnnotations())
+			acc.SetFinalizers(oldAcc.GetFinalizers())
+			acc.SetOwnerReferences(oldAcc.GetOwnerReferences())
+		}
+		res.Strategy.Default(obj)
+		res.Strategy.PrepareForUpdate(obj, old, req.sub)
+		if errs := res.Strategy.ValidateUpdate(obj, old, req.sub); len(errs) > 0 {
+			return nil, 0, apierrors.NewInvalid(res.GVK().GroupKind(), req.name, errs)
+		}
+		if fm := s.managers[res.Resource+"/"+req.sub]; fm != nil && !o.applied {
+			obj = fm.UpdateNoErrors(old, obj, o.manager)
+			acc, _ = meta.Accessor(obj)
+		}
+		// A stored object whose deletion was requested goes away once its last
+		// finalizer is removed.
+		if acc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) == 0 && !hasSpecFinalizers(obj) {
+			if dry {
+				return obj, http.StatusOK, nil
+			}
+			if err := s.remove(ctx, res, req.namespace, req.name, obj, oldRev); err != nil {
+				var ce *storage.ConflictError
+				if errors.As(err, &ce) && attempt < maxWriteAttempts {
+					continue
+				}
+				return nil, 0, storageErr(err, gr, req.name)
+			}
+			return obj, http.StatusOK, nil
+		}
+		var ops []storage.Op
+		if h, ok := res.Strategy.(UpdateHook); ok && req.sub == "" {
+			ops, err = h.BeforeUpdate(ctx, obj, old, dry)
+			if err != nil {
+				return nil, 0, err
+			}
+		}
+		if dry {
+			return obj, http.StatusOK, nil
+		}
+		data, err := s.codecs.encodeStorage(obj, res.GVK())
+		if err != nil {
+			return nil, 0, err
+		}
+		oldData, err := s.codecs.encodeStorage(old, res.GVK())
+		if err == nil && len(ops) == 0 && string(oldData) == string(data) {
+			// Nothing changed: no write, no new resourceVersion, no watch event.
+			return old, http.StatusOK, nil
+		}
+		key := s.key(res, req.namespace, req.name)
+		rev, err := s.store.Txn(ctx, append([]storage.Op{storage.Put(key, data, oldRev)}, ops...)...)
+		var ce *storage.ConflictError
+		if errors.As(err, &ce) && attempt < maxWriteAttempts {
+			if h, ok := res.Strategy.(ConflictHandler); ok && ce.Key != key {
+				h.OnConflict(ce.Key)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, 0, storageErr(err, gr, req.name)
+		}
+		setRV(obj, rev)
+		obj.GetObjectKind().SetGroupVersionKind(res.GVK())
+		return obj, http.StatusOK, nil
+	}
+}
+
+// hasSpecFinalizers reports namespace spec finalizers, which also hold deletion.
+func hasSpecFinalizers(obj runtime.Object) bool {
+	type specFinalizers interface{ SpecFinalizers() []string }
+	if f, ok := obj.(specFinalizers); ok {
+		return len(f.SpecFinalizers()) > 0
+	}
+	return namespaceSpecFinalizers(obj) > 0
+}
+
+// remove deletes a stored object at revision rev with its hook's ops.
+func (s *Server) remove(ctx context.Context, res *Resource, ns, name string, obj runtime.Object, rev int64) error {
+	var ops []storage.Op
+	if h, ok := res.Strategy.(DeleteHook); ok {
+		var err error
+		ops, err = h.BeforeDelete(ctx, obj)
+		if err != nil {
+			return err
+		}
+	}
+	_, err := s.store.Txn(ctx, append([]storage.Op{storage.Del(s.key(res, ns, name), rev)}, ops...)...)
+	return err
+}
+
+func (s *Server) decodeDeleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
+	opts := &metav1.DeleteOptions{}
+	body, err := s.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > 0 {
+		if _, _, err := s.codecs.factory.UniversalDeserializer().Decode(body, nil, opts); err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("decode DeleteOptions: %v", err))
+		}
+	}
+	q := r.URL.Query()
+	if v := q.Get("gracePeriodSeconds"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, apierrors.NewBadRequest("gracePeriodSeconds must be an integer")
+		}
+		opts.GracePeriodSeconds = &n
+	}
+	if v := q.Get("propagationPolicy"); v != "" {
+		p := metav1.DeletionPropagation(v)
+		opts.PropagationPolicy = &p
+	}
+	if _, ok := q["dryRun"]; ok {
+		opts.DryRun = q["dryRun"]
+	}
+	return opts, nil
+}
+
+func (s *Server) handleDelete(ctx context.Context, w http.ResponseWriter, r *http.Request, req request) {
+	opts, err := s.decodeDeleteOptions(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out, code, err := s.delete(ctx, req.res, req.namespace, req.name, opts)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, req.res, code, out, nil)
+}
+
+// delete removes an object, or marks it for deletion when finalizers or a grace
+// period hold it. It returns the object as last stored.
+func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opts *metav1.DeleteOptions) (runtime.Object, int, error) {
+	gr := res.GroupResource()
+	dry := len(opts.DryRun) > 0
+	for attempt := 0; ; attempt++ {
+		obj, rev, err := s.load(ctx, res, ns, name)
+		if err != nil {
+			return nil, 0, err
+		}
+		acc, _ := meta.Accessor(obj)
+		if p := opts.Preconditions; p != nil {
+			if p.UID != nil && *p.UID != acc.GetUID() {
+				return nil, 0, apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, acc.GetUID()))
+			}
+			if p.ResourceVersion != nil && *p.ResourceVersion != acc.GetResourceVersion() {
+				return nil, 0, apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, acc.GetResourceVersion()))
+			}
+		}
+		if g, ok := res.Strategy.(DeleteGuard); ok {
+			if err := g.CheckDelete(obj); err != nil {
+				return nil, 0, err
+			}
+		}
+		grace, graceful := int64(0), false
+		if g, ok := res.Strategy.(GracefulDeleter); ok {
+			grace, graceful = g.GracePeriod(obj, opts)
+		}
+		held := len(acc.GetFinalizers()) > 0 || hasSpecFinalizers(obj)
+		if graceful || held {
+			if acc.GetDeletionTimestamp() != nil && (!graceful || (acc.GetDeletionGracePeriodSeconds() != nil && *acc.GetDeletionGracePeriodSeconds() <= grace)) {
+				// Already being deleted; nothing shortens it.
+				return obj, http.StatusOK, nil
+			}
+			if acc.GetDeletionTimestamp() == nil || graceful {
+				now := metav1.NewTime(time.Now().Add(time.Duration(grace) * time.Second))
+				acc.SetDeletionTimestamp(&now)
+				acc.SetDeletionGracePeriodSeconds(&grace)
+			}
+			if m, ok := res.Strategy.(DeletionMarker); ok {
+				m.MarkDeleting(obj)
+			}
+			if dry {
+				return obj, http.StatusOK, nil
+			}
+			data, err := s.codecs.encodeStorage(obj, res.GVK())
+			if err != nil {
+				return nil, 0, err
+			}
+			nrev, err := s.store.Txn(ctx, storage.Put(s.key(res, ns, name), data, rev))
+			var ce *storage.ConflictError
+			if errors.As(err, &ce) && attempt < maxWriteAttempts {
+				continue
+			}
+			if err != nil {
+				return nil, 0, storageErr(err, gr, name)
+			}
+			setRV(obj, nrev)
+			obj.GetObjectKind().SetGroupVersionKind(res.GVK())
+			return obj, http.StatusAccepted, nil
+		}
+		if dry {
+			return obj, http.StatusOK, nil
+		}
+		err = s.remove(ctx, res, ns, name, obj, rev)
+		var ce *storage.ConflictError
+		if errors.As(err, &ce) && attempt < maxWriteAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, 0, storageErr(err, gr, name)
+		}
+		return obj, http.StatusOK, nil
+	}
+}
+
+// DeleteGuard refuses deletes of objects that must stay (system namespaces).
+type DeleteGuard interface {
+	CheckDelete(obj runtime.Object) error
+}
+
+// DeletionMarker lets a resource record that deletion has begun (namespace phase).
+type DeletionMarker interface {
+	MarkDeleting(obj runtime.Object)
+}
+
+func (s *Server) handleDeleteCollection(ctx context.Context, w http.ResponseWriter, r *http.Request, req request) {
+	opts, err := s.decodeDeleteOptions(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sel, err := s.selectors(r, req.res)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	items, rev, _, err := s.listObjects(ctx, req, sel, listParams{})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var deleted []runtime.Object
+	for _, item := range items {
+		acc, _ := meta.Accessor(item)
+		out, _, err := s.delete(ctx, req.res, acc.GetNamespace(), acc.GetName(), opts)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		deleted = append(deleted, out)
+	}
+	list, err := s.buildList(req.res, deleted, metav1.ListMeta{ResourceVersion: strconv.FormatInt(rev, 10)})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, req.res, http.StatusOK, list, nil)
+}
+
+func (s *Server) buildList(res *Resource, items []runtime.Object, lm metav1.ListMeta) (runtime.Object, error) {
+	list := res.NewList()
+	for _, it := range items {
+		it.GetObjectKind().SetGroupVersionKind(emptyGVK)
+	}
+	if err := meta.SetList(list, items); err != nil {
+		return nil, fmt.Errorf("build %s: %w", res.ListKind, err)
+	}
+	la, err := meta.ListAccessor(list)
+	if err != nil {
+		return nil, err
+	}
+	la.SetResourceVersion(lm.ResourceVersion)
+	la.SetContinue(lm.Continue)
+	la.SetRemainingItemCount(lm.RemainingItemCount)
+	list.GetObjectKind().SetGroupVersionKind(res.GroupVersion().WithKind(res.ListKind))
+	return list, nil
+}
+
+// Ensure creates obj through the full create path (defaulting, validation,
+// allocation) unless an object of that name exists. The server uses it for the
+// objects every cluster starts with.
+func (s *Server) Ensure(ctx context.Context, resource string, obj runtime.Object) error {
+	for _, set := range s.byPath {
+		res, ok := set[resource]
+		if !ok {
+			continue
+		}
+		acc, err := meta.Accessor(obj)
+		if err != nil {
+			return err
+		}
+		req := request{res: res, namespace: acc.GetNamespace(), verb: "create"}
+		if _, _, err := s.load(ctx, res, req.namespace, acc.GetName()); err == nil {
+			return nil
+		}
+		_, err = s.create(ctx, req, obj, writeOpts{manager: "svcnet-bootstrap"})
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	}
+	return fmt.Errorf("ensure %s: resource not served", resource)
+}
