@@ -1,0 +1,323 @@
+package allocation
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/svcnet/svcnet/internal/allocator"
+	"github.com/svcnet/svcnet/internal/storage"
+)
+
+// Key prefixes of the allocation records.
+const (
+	IPPrefix   = "/registry/allocations/clusterips/"
+	PortPrefix = "/registry/allocations/nodeports/"
+	// ServicePrefix is where Services are stored.
+	ServicePrefix = "/registry/services/"
+)
+
+// Allocations allocates ClusterIPs and NodePorts for Services. It is safe for
+// concurrent use; Run keeps its view of the records current.
+type Allocations struct {
+	store *storage.Store
+	ips   *allocator.IPRange
+	ports *allocator.PortRange
+	log   *slog.Logger
+
+	usedIPs   *allocator.Used[netip.Addr]
+	usedPorts *allocator.Used[int]
+	synced    atomic.Bool
+
+	mu  sync.Mutex
+	rnd *rand.Rand
+}
+
+// New returns Allocations over store for the given ranges.
+func New(store *storage.Store, ips *allocator.IPRange, ports *allocator.PortRange, log *slog.Logger) *Allocations {
+	return &Allocations{
+		store:     store,
+		ips:       ips,
+		ports:     ports,
+		log:       log,
+		usedIPs:   allocator.NewUsed[netip.Addr](),
+		usedPorts: allocator.NewUsed[int](),
+		rnd:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
+	}
+}
+
+// IPRange returns the service CIDR.
+func (a *Allocations) IPRange() *allocator.IPRange { return a.ips }
+
+// Ready reports whether the view of allocations has been loaded.
+func (a *Allocations) Ready() error {
+	if !a.synced.Load() {
+		return fmt.Errorf("allocations not loaded yet")
+	}
+	return nil
+}
+
+func ipKey(ip netip.Addr) string { return IPPrefix + ip.String() }
+func portKey(p int) string      { return PortPrefix + strconv.Itoa(p) }
+
+func owner(svc *corev1.Service) []byte { return []byte(svc.Namespace + "/" + svc.Name) }
+
+// OnConflict records that key was taken by someone else, so the next attempt picks
+// another value (or refuses a requested one).
+func (a *Allocations) OnConflict(key string) {
+	switch {
+	case strings.HasPrefix(key, IPPrefix):
+		if ip, err := netip.ParseAddr(strings.TrimPrefix(key, IPPrefix)); err == nil {
+			a.usedIPs.Add(ip)
+		}
+	case strings.HasPrefix(key, PortPrefix):
+		if p, err := strconv.Atoi(strings.TrimPrefix(key, PortPrefix)); err == nil {
+			a.usedPorts.Add(p)
+		}
+	}
+}
+
+// needsClusterIP tells whether svc gets a ClusterIP from the range.
+func needsClusterIP(svc *corev1.Service) bool {
+	return svc.Spec.Type != corev1.ServiceTypeExternalName && svc.Spec.ClusterIP != corev1.ClusterIPNone
+}
+
+func needsNodePorts(svc *corev1.Service) bool {
+	switch svc.Spec.Type {
+	case corev1.ServiceTypeNodePort:
+		return true
+	case corev1.ServiceTypeLoadBalancer:
+		return svc.Spec.AllocateLoadBalancerNodePorts == nil || *svc.Spec.AllocateLoadBalancerNodePorts
+	}
+	return false
+}
+
+func needsHealthCheck(svc *corev1.Service) bool {
+	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
+}
+
+// held lists what svc holds: its ClusterIP and node ports (including the health check port).
+func held(svc *corev1.Service) (ips []netip.Addr, ports []int) {
+	if svc.Spec.Type != corev1.ServiceTypeExternalName {
+		for _, s := range svc.Spec.ClusterIPs {
+			if ip, err := netip.ParseAddr(s); err == nil {
+				ips = append(ips, ip)
+			}
+		}
+		if len(svc.Spec.ClusterIPs) == 0 {
+			if ip, err := netip.ParseAddr(svc.Spec.ClusterIP); err == nil {
+				ips = append(ips, ip)
+			}
+		}
+	}
+	seen := map[int]bool{}
+	for _, p := range svc.Spec.Ports {
+		if p.NodePort != 0 && !seen[int(p.NodePort)] {
+			seen[int(p.NodePort)] = true
+			ports = append(ports, int(p.NodePort))
+		}
+	}
+	if hc := int(svc.Spec.HealthCheckNodePort); hc != 0 && !seen[hc] {
+		ports = append(ports, hc)
+	}
+	return ips, ports
+}
+
+// allocate fills the missing ClusterIP and node ports of svc and returns the ops that
+// record every value svc holds and old did not (old may be nil).
+func (a *Allocations) allocate(svc, old *corev1.Service) ([]storage.Op, error) {
+	var errs field.ErrorList
+	var ops []storage.Op
+	var oldIPs []netip.Addr
+	var oldPorts []int
+	if old != nil {
+		oldIPs, oldPorts = held(old)
+	}
+	hadIP := func(ip netip.Addr) bool {
+		for _, o := range oldIPs {
+			if o == ip {
+				return true
+			}
+		}
+		return false
+	}
+	hadPort := func(p int) bool {
+		for _, o := range oldPorts {
+			if o == p {
+				return true
+			}
+		}
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+
+	if needsClusterIP(svc) {
+		fld := field.NewPath("spec", "clusterIPs").Index(0)
+		switch {
+		case svc.Spec.ClusterIP == "":
+			ip, err := a.ips.Pick(a.rnd, a.usedIPs.Has)
+			if err != nil {
+				return nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate a serviceIP: %w", err))
+			}
+			svc.Spec.ClusterIP = ip.String()
+			svc.Spec.ClusterIPs = []string{ip.String()}
+			ops = append(ops, storage.Put(ipKey(ip), owner(svc), storage.Absent))
+		default:
+			ip, err := netip.ParseAddr(svc.Spec.ClusterIP)
+			if err != nil {
+				break // validation reports malformed IPs
+			}
+			if hadIP(ip) {
+				break
+			}
+			if err := a.ips.CheckRequested(ip); err != nil {
+				errs = append(errs, field.Invalid(fld, svc.Spec.ClusterIP, fmt.Sprintf("failed to allocate IP %s: %v", svc.Spec.ClusterIP, err)))
+				break
+			}
+			if a.usedIPs.Has(ip) {
+				errs = append(errs, field.Invalid(fld, svc.Spec.ClusterIP, fmt.Sprintf("failed to allocate IP %s: %v", svc.Spec.ClusterIP, allocator.ErrIPAllocated)))
+				break
+			}
+			ops = append(ops, storage.Put(ipKey(ip), owner(svc), storage.Absent))
+		}
+	}
+
+	if needsNodePorts(svc) || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		claimed := map[int]bool{}
+		byPort := map[int32]int32{} // service port number -> node port already chosen in this Service
+		for i := range svc.Spec.Ports {
+			p := &svc.Spec.Ports[i]
+			fld := field.NewPath("spec", "ports").Index(i).Child("nodePort")
+			switch {
+			case p.NodePort == 0 && needsNodePorts(svc):
+				if np, ok := byPort[p.Port]; ok {
+					p.NodePort = np
+					continue
+				}
+				np, err := a.ports.Pick(a.rnd, func(n int) bool { return claimed[n] || a.usedPorts.Has(n) })
+				if err != nil {
+					return nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate a nodePort: %w", err))
+				}
+				p.NodePort = int32(np)
+				claimed[np] = true
+				ops = append(ops, storage.Put(portKey(np), owner(svc), storage.Absent))
+			case p.NodePort != 0:
+				n := int(p.NodePort)
+				if claimed[n] || hadPort(n) {
+					break
+				}
+				if err := a.ports.CheckRequested(n); err != nil {
+					errs = append(errs, field.Invalid(fld, p.NodePort, err.Error()))
+					break
+				}
+				if a.usedPorts.Has(n) {
+					errs = append(errs, field.Invalid(fld, p.NodePort, allocator.ErrPortAllocated.Error()))
+					break
+				}
+				claimed[n] = true
+				ops = append(ops, storage.Put(portKey(n), owner(svc), storage.Absent))
+			}
+			if p.NodePort != 0 {
+				byPort[p.Port] = p.NodePort
+			}
+		}
+		if needsHealthCheck(svc) {
+			fld := field.NewPath("spec", "healthCheckNodePort")
+			hc := int(svc.Spec.HealthCheckNodePort)
+			switch {
+			case hc == 0:
+				np, err := a.ports.Pick(a.rnd, func(n int) bool { return claimed[n] || a.usedPorts.Has(n) })
+				if err != nil {
+					return nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate a nodePort: %w", err))
+				}
+				svc.Spec.HealthCheckNodePort = int32(np)
+				ops = append(ops, storage.Put(portKey(np), owner(svc), storage.Absent))
+			case !claimed[hc] && !hadPort(hc):
+				if err := a.ports.CheckRequested(hc); err != nil {
+					errs = append(errs, field.Invalid(fld, hc, err.Error()))
+				} else if a.usedPorts.Has(hc) {
+					errs = append(errs, field.Invalid(fld, hc, allocator.ErrPortAllocated.Error()))
+				} else {
+					ops = append(ops, storage.Put(portKey(hc), owner(svc), storage.Absent))
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Service").GroupKind(), svc.Name, errs)
+	}
+	return ops, nil
+}
+
+// release returns ops deleting the records old holds and svc (may be nil) does not.
+func release(svc, old *corev1.Service) []storage.Op {
+	oldIPs, oldPorts := held(old)
+	keep := map[string]bool{}
+	if svc != nil {
+		ips, ports := held(svc)
+		for _, ip := range ips {
+			keep[ipKey(ip)] = true
+		}
+		for _, p := range ports {
+			keep[portKey(p)] = true
+		}
+	}
+	var ops []storage.Op
+	for _, ip := range oldIPs {
+		if k := ipKey(ip); !keep[k] {
+			ops = append(ops, storage.Del(k, storage.Any))
+		}
+	}
+	for _, p := range oldPorts {
+		if k := portKey(p); !keep[k] {
+			ops = append(ops, storage.Del(k, storage.Any))
+		}
+	}
+	return ops
+}
+
+// BeforeCreate allocates for a new Service.
+func (a *Allocations) BeforeCreate(_ context.Context, obj runtime.Object, dryRun bool) ([]storage.Op, error) {
+	return a.allocate(obj.(*corev1.Service), nil)
+}
+
+// BeforeUpdate allocates what an updated Service newly needs and frees what it no
+// longer holds.
+func (a *Allocations) BeforeUpdate(_ context.Context, obj, old runtime.Object, dryRun bool) ([]storage.Op, error) {
+	svc, prev := obj.(*corev1.Service), old.(*corev1.Service)
+	ops, err := a.allocate(svc, prev)
+	if err != nil {
+		return nil, err
+	}
+	return append(ops, release(svc, prev)...), nil
+}
+
+// BeforeDelete frees everything the Service holds.
+func (a *Allocations) BeforeDelete(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
+	return release(nil, obj.(*corev1.Service)), nil
+}
+
+var serviceCodec = protobuf.NewSerializer(clientgoscheme.Scheme, clientgoscheme.Scheme)
+
+func decodeService(data []byte) (*corev1.Service, error) {
+	obj, _, err := serviceCodec.Decode(data, nil, &corev1.Service{})
+	if err != nil {
+		return nil, fmt.Errorf("decode stored service: %w", err)
+	}
+	return obj.(*corev1.Service), nil
+}
