@@ -1,0 +1,259 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/svcnet/svcnet/internal/allocator"
+	"github.com/svcnet/svcnet/internal/apiserver"
+	"github.com/svcnet/svcnet/internal/controller/namespace"
+	"github.com/svcnet/svcnet/internal/pki"
+	"github.com/svcnet/svcnet/internal/storage"
+)
+
+// ServerConfig is the typed form of the server flags.
+type ServerConfig struct {
+	DataDir          string
+	BindAddress      string
+	SecurePort       int
+	AdvertiseAddress string
+	EtcdServers      []string
+	ServiceCIDR      string
+	NodePortRange    string
+	TLSSANs          []string
+	LogLevel         string
+	CompactInterval  time.Duration
+	BookmarkInterval time.Duration
+}
+
+func newServerCommand(use, short string) *cobra.Command {
+	cfg := ServerConfig{}
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(cfg.LogLevel)
+			if err != nil {
+				return err
+			}
+			return RunServer(cmd.Context(), cfg, log)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir, "(storage) directory for etcd data, certificates and the admin kubeconfig")
+	f.StringVar(&cfg.BindAddress, "bind-address", "0.0.0.0", "(api) address to serve HTTPS on")
+	f.IntVar(&cfg.SecurePort, "secure-port", 6443, "(api) port to serve HTTPS on (0 picks a free port)")
+	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "(api) address clients should use; default 127.0.0.1 in the admin kubeconfig")
+	f.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "(storage) external etcd endpoints; empty runs an embedded single-member etcd in --data-dir")
+	f.StringVar(&cfg.ServiceCIDR, "service-cluster-ip-range", "10.96.0.0/12", "(networking) CIDR ClusterIPs are allocated from")
+	f.StringVar(&cfg.NodePortRange, "service-node-port-range", "30000-32767", "(networking) port range NodePorts are allocated from")
+	f.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "(api) extra IPs or DNS names for the serving certificate")
+	f.StringVar(&cfg.LogLevel, "log-level", "info", "(logging) debug, info, warn or error")
+	f.DurationVar(&cfg.CompactInterval, "etcd-compaction-interval", 5*time.Minute, "(storage) how often history older than one interval is compacted; 0 disables")
+	f.DurationVar(&cfg.BookmarkInterval, "watch-bookmark-interval", time.Minute, "(api) how often watches receive bookmarks")
+	return c
+}
+
+// RunServer runs the API server until ctx ends.
+func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
+	ipRange, err := allocator.ParseIPRange(cfg.ServiceCIDR)
+	if err != nil {
+		return fmt.Errorf("--service-cluster-ip-range: %w", err)
+	}
+	portRange, err := allocator.ParsePortRange(cfg.NodePortRange)
+	if err != nil {
+		return fmt.Errorf("--service-node-port-range: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	firstIP, _ := ipRange.Nth(1)
+	hosts := append([]string{}, cfg.TLSSANs...)
+	if cfg.AdvertiseAddress != "" {
+		hosts = append(hosts, cfg.AdvertiseAddress)
+	}
+	bundle, err := pki.Ensure(pki.Options{DataDir: cfg.DataDir, Hosts: hosts, ServiceIP: firstIP})
+	if err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+
+	var client *clientv3.Client
+	if len(cfg.EtcdServers) == 0 {
+		emb, err := storage.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "etcd"), log)
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		client = emb.Client()
+	} else {
+		client, err = storage.Dial(ctx, cfg.EtcdServers)
+		if err != nil {
+			return err
+		}
+		defer client.Close()
+	}
+	store := storage.New(client)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	tokens, err := pki.LoadTokens(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("load tokens: %w", err)
+	}
+	alloc := newServiceAllocations(store, ipRange, portRange, log)
+	resources := newResources(alloc)
+	spec, err := newOpenAPI(resources)
+	if err != nil {
+		return err
+	}
+	api, err := apiserver.New(apiserver.Config{
+		Store:            store,
+		Resources:        resources,
+		Authenticator:    &authenticator{bundle: bundle, tokens: tokens},
+		OpenAPI:          spec,
+		Registerer:       reg,
+		Gatherer:         reg,
+		Log:              log,
+		Version:          Version(),
+		BookmarkInterval: cfg.BookmarkInterval,
+		Ready:            alloc.ready,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.SecurePort)))
+	if err != nil {
+		return fmt.Errorf("listen on %s:%d: %w", cfg.BindAddress, cfg.SecurePort, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	host := cfg.AdvertiseAddress
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	serverURL := "https://" + net.JoinHostPort(host, strconv.Itoa(port))
+	kubeconfig := filepath.Join(cfg.DataDir, "admin.kubeconfig")
+	if err := pki.WriteKubeconfig(kubeconfig, serverURL, bundle.CAPEM, bundle.AdminCertPEM, bundle.AdminKeyPEM); err != nil {
+		return fmt.Errorf("write admin kubeconfig: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		TLSConfig:         bundle.ServerTLSConfig(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+
+	restCfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return fmt.Errorf("loopback client config: %w", err)
+	}
+	restCfg.UserAgent = "svcnet-controller-manager"
+	clients, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("loopback client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("loopback dynamic client: %w", err)
+	}
+	nsController := namespace.New(clients, dyn, log.With("controller", "namespace"))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return nsController.Run(gctx) })
+	g.Go(func() error { return api.Run(gctx) })
+	g.Go(func() error { return alloc.run(gctx) })
+	g.Go(func() error { return bootstrap(gctx, store, api, alloc, log) })
+	if cfg.CompactInterval > 0 {
+		g.Go(func() error { return compactLoop(gctx, store, cfg.CompactInterval, log) })
+	}
+	g.Go(func() error {
+		log.Info("serving", "url", serverURL, "kubeconfig", kubeconfig, "service-cidr", cfg.ServiceCIDR, "node-port-range", cfg.NodePortRange)
+		// ServeTLS with certificates already in TLSConfig also enables HTTP/2, so
+		// client-go multiplexes requests and watches over few connections.
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return nil
+	})
+	err = g.Wait()
+	log.Info("stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// compactLoop discards etcd history older than one interval, as kube-apiserver does.
+func compactLoop(ctx context.Context, store *storage.Store, every time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var prev int64
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		rev, err := store.Revision(ctx)
+		if err != nil {
+			log.Warn("read revision for compaction", "err", err)
+			continue
+		}
+		if prev > 0 {
+			if err := store.Compact(ctx, prev); err != nil {
+				log.Warn("compact etcd", "revision", prev, "err", err)
+			} else {
+				log.Debug("compacted etcd", "revision", prev)
+			}
+		}
+		prev = rev
+	}
+}
+
+// authenticator accepts the admin client certificate and bearer tokens.
+type authenticator struct {
+	bundle *pki.Bundle
+	tokens *pki.TokenSet
+}
+
+func (a *authenticator) Authenticate(r *http.Request) (string, bool) {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		if user, _, ok := a.bundle.VerifyClient(r.TLS.PeerCertificates); ok {
+			return user, true
+		}
+	}
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		if name, ok := a.tokens.Lookup(strings.TrimPrefix(h, "Bearer ")); ok {
+			return "token:" + name, true
+		}
+	}
+	return "", false
+}
+
+var _ apiserver.Authenticator = (*authenticator)(nil)
