@@ -1,7 +1,7 @@
 package apiserver
 
 import (
-		"fmt"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"

@@ -306,4 +306,6 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // objectGVK is a helper for encoders that need the kind of any object.
-func objectGVK(obj runtime.Object) schema.GroupVersionKind { return obj.GetObjectKind().GroupVersionKind() }
+func objectGVK(obj runtime.Object) schema.GroupVersionKind {
+	return obj.GetObjectKind().GroupVersionKind()
+}

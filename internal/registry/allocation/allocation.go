@@ -72,7 +72,7 @@ func (a *Allocations) Ready() error {
 }
 
 func ipKey(ip netip.Addr) string { return IPPrefix + ip.String() }
-func portKey(p int) string      { return PortPrefix + strconv.Itoa(p) }
+func portKey(p int) string       { return PortPrefix + strconv.Itoa(p) }
 
 func owner(svc *corev1.Service) []byte { return []byte(svc.Namespace + "/" + svc.Name) }
 
