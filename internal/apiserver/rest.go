@@ -314,7 +314,8 @@ func (s *Server) handleCreate(ctx context.Context, w http.ResponseWriter, r *htt
 type writeOpts struct {
 	manager string
 	dry     bool
-	// applied means managedFields were already computed by server-side apply.
+	// applied means managedFields were already computed by server-side apply,
+	// which also creates a missing object whatever the resource.
 	applied bool
 }
 
@@ -335,7 +336,11 @@ func (s *Server) create(ctx context.Context, req request, obj runtime.Object, o 
 		acc, _ = meta.Accessor(obj)
 	}
 	key := s.key(res, acc.GetNamespace(), acc.GetName())
+	// Hooks fill allocated values into the object; a retry after a lost race must
+	// start again from the object as prepared, not as the last attempt left it.
+	prepared := obj
 	for attempt := 0; ; attempt++ {
+		obj = prepared.DeepCopyObject()
 		var ops []storage.Op
 		if h, ok := res.Strategy.(CreateHook); ok {
 			ops, err = h.BeforeCreate(ctx, obj, dry)
@@ -441,7 +446,7 @@ func (s *Server) update(ctx context.Context, req request, o writeOpts, mutate fu
 			if merr != nil {
 				return nil, 0, merr
 			}
-			if obj == nil || !allowCreateOnUpdate(res) {
+			if obj == nil || !(o.applied || allowCreateOnUpdate(res)) {
 				return nil, 0, err
 			}
 			if a, aerr := meta.Accessor(obj); aerr == nil {

@@ -30,7 +30,8 @@ func StartEmbedded(ctx context.Context, dir string, log *slog.Logger) (*Embedded
 	cfg := embed.NewConfig()
 	cfg.Name = "svcnet"
 	cfg.Dir = dir
-	cfg.LogLevel = "error"
+	// etcd logs routine shutdown as errors; its real failures reach us through Err.
+	cfg.LogLevel = "fatal"
 	if log.Enabled(ctx, slog.LevelDebug) {
 		cfg.LogLevel = "info"
 	}
