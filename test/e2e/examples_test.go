@@ -25,7 +25,7 @@ func TestSeedExamples(t *testing.T) {
 		// three-way patch keeps sending it (the server ignores status on the main
 		// resource), so every apply reports "configured", as with kube-apiserver.
 		reconfigures bool
-		check      func(t *testing.T)
+		check        func(t *testing.T)
 	}{
 		{
 			file:       "externalips-my-service.yaml",
