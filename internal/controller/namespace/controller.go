@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -26,7 +25,9 @@ const finalizer = corev1.FinalizerKubernetes
 type Controller struct {
 	client    kubernetes.Interface
 	dynamic   dynamic.Interface
-	discovery discovery.DiscoveryInterface
+	// resources lists the namespaced resources to empty (discovery's preferred
+	// versions); a seam for tests, whose fake discovery has no preferred versions.
+	resources func() ([]*metav1.APIResourceList, error)
 	log       *slog.Logger
 	queue     workqueue.TypedRateLimitingInterface[string]
 	informers informers.SharedInformerFactory
@@ -43,7 +44,7 @@ func New(client kubernetes.Interface, dyn dynamic.Interface, log *slog.Logger) *
 	c := &Controller{
 		client:    client,
 		dynamic:   dyn,
-		discovery: client.Discovery(),
+		resources: client.Discovery().ServerPreferredNamespacedResources,
 		log:       log,
 		queue:     workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "namespace"}),
 		informers: f,
@@ -133,7 +134,7 @@ func (c *Controller) sync(ctx context.Context, name string) (done bool, err erro
 // deleteContent deletes everything in namespace ns and returns how many objects
 // remain (still terminating gracefully, or created meanwhile).
 func (c *Controller) deleteContent(ctx context.Context, ns string) (int, error) {
-	lists, err := c.discovery.ServerPreferredNamespacedResources()
+	lists, err := c.resources()
 	if err != nil && len(lists) == 0 {
 		return 0, fmt.Errorf("discover namespaced resources: %w", err)
 	}
