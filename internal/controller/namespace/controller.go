@@ -23,8 +23,8 @@ const finalizer = corev1.FinalizerKubernetes
 
 // Controller empties and finalizes terminating namespaces.
 type Controller struct {
-	client    kubernetes.Interface
-	dynamic   dynamic.Interface
+	client  kubernetes.Interface
+	dynamic dynamic.Interface
 	// resources lists the namespaced resources to empty (discovery's preferred
 	// versions); a seam for tests, whose fake discovery has no preferred versions.
 	resources func() ([]*metav1.APIResourceList, error)
