@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -75,7 +76,13 @@ func (c *codecs) negotiate(r *http.Request, allowViews bool) (mediaRequest, bool
 				continue
 			}
 			switch as {
-			case "Table", "PartialObjectMetadata", "PartialObjectMetadataList":
+			case "Table":
+				// Table cells hold arbitrary values, which only JSON and YAML can
+				// carry; kube-apiserver offers Tables in no other encoding either.
+				if mt != runtime.ContentTypeJSON && mt != runtime.ContentTypeYAML {
+					continue
+				}
+			case "PartialObjectMetadata", "PartialObjectMetadataList":
 			default:
 				continue
 			}
@@ -83,6 +90,19 @@ func (c *codecs) negotiate(r *http.Request, allowViews bool) (mediaRequest, bool
 		return mediaRequest{info: info, as: as}, true
 	}
 	return mediaRequest{}, false
+}
+
+// acceptedTypes names the encodings a 406 or 415 answer offers.
+const acceptedTypes = "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+
+// errNotAcceptable is kube-apiserver's answer when no Accept entry can be served.
+func errNotAcceptable() error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    http.StatusNotAcceptable,
+		Reason:  metav1.StatusReasonNotAcceptable,
+		Message: "only the following media types are accepted: " + acceptedTypes,
+	}}
 }
 
 func (c *codecs) info(mediaType string) (runtime.SerializerInfo, bool) {

@@ -226,6 +226,8 @@ type request struct {
 	name      string
 	sub       string
 	verb      string
+	// media is the negotiated response encoding.
+	media mediaRequest
 }
 
 // parse resolves a path below /api or /apis to a resource request. For

@@ -157,30 +157,12 @@ func (s *Server) handleList(ctx context.Context, w http.ResponseWriter, r *http.
 		s.writeError(w, r, err)
 		return
 	}
-	mr, ok := s.codecs.negotiate(r, true)
-	if !ok {
-		s.writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", req.res.GroupResource(), "", "unsupported Accept", 0, false))
-		return
-	}
-	var out runtime.Object
-	switch mr.as {
-	case "Table":
-		out, err = s.toTable(r, req.res, items, lm, true)
-	case "PartialObjectMetadataList", "PartialObjectMetadata":
-		pl := &metav1.PartialObjectMetadataList{ListMeta: lm}
-		pl.SetGroupVersionKind(metav1.SchemeGroupVersion.WithKind("PartialObjectMetadataList"))
-		for _, it := range items {
-			pl.Items = append(pl.Items, *partial(it))
-		}
-		out = pl
-	default:
-		out, err = s.buildList(req.res, items, lm)
-	}
+	list, err := s.buildList(req.res, items, lm)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeObject(w, http.StatusOK, mr.info, out)
+	s.respond(w, r, req, http.StatusOK, list, nil)
 }
 
 func partial(obj runtime.Object) *metav1.PartialObjectMetadata {

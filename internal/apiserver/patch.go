@@ -66,7 +66,7 @@ func (s *Server) handlePatch(ctx context.Context, w http.ResponseWriter, r *http
 		s.writeError(w, r, err)
 		return
 	}
-	s.respond(w, r, req.res, code, out, warn)
+	s.respond(w, r, req, code, out, warn)
 }
 
 // applyPatch applies a JSON, merge or strategic merge patch to old.

@@ -71,6 +71,14 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 		s.writeError(rec, r, err)
 		return
 	}
+	// Negotiate the answer before doing anything: a write must not happen when
+	// its response cannot be sent.
+	mr, ok := s.codecs.negotiate(r, true)
+	if !ok {
+		s.writeError(rec, r, errNotAcceptable())
+		return
+	}
+	req.media = mr
 	ctx := r.Context()
 	switch verb {
 	case "get":
@@ -165,27 +173,65 @@ func setRV(obj runtime.Object, rev int64) {
 	}
 }
 
-// respond writes obj in the negotiated encoding (or as a one-row Table).
-func (s *Server) respond(w http.ResponseWriter, r *http.Request, res *Resource, code int, obj runtime.Object, warn warnings) {
-	mr, ok := s.codecs.negotiate(r, true)
-	if !ok {
-		s.writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", res.GroupResource(), "", "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf", 0, false))
+// respond writes obj, an object or a list, in the encoding and view negotiated
+// for the request.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, req request, code int, obj runtime.Object, warn warnings) {
+	out, err := s.view(r, req, obj)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	warn.write(w)
-	out := obj
-	switch mr.as {
-	case "Table":
-		t, err := s.toTable(r, res, []runtime.Object{obj}, metav1.ListMeta{ResourceVersion: rvOf(obj)}, true)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		out = t
-	case "PartialObjectMetadata":
-		out = partial(obj)
+	s.writeObject(w, code, req.media.info, out)
+}
+
+// view converts obj to the meta.k8s.io form the client asked for, if any. A
+// single-object view of a list, or the reverse, is not acceptable (406).
+func (s *Server) view(r *http.Request, req request, obj runtime.Object) (runtime.Object, error) {
+	if _, ok := obj.(*metav1.Status); ok || req.media.as == "" {
+		return obj, nil
 	}
-	s.writeObject(w, code, mr.info, out)
+	items := []runtime.Object{obj}
+	lm := metav1.ListMeta{ResourceVersion: rvOf(obj)}
+	isList := meta.IsListType(obj)
+	if isList {
+		var err error
+		if items, err = meta.ExtractList(obj); err != nil {
+			return nil, err
+		}
+		if la, err := meta.ListAccessor(obj); err == nil {
+			lm = metav1.ListMeta{ResourceVersion: la.GetResourceVersion(), Continue: la.GetContinue(), RemainingItemCount: la.GetRemainingItemCount()}
+		}
+	}
+	switch req.media.as {
+	case "Table":
+		return s.toTable(r, req.res, items, lm, true)
+	case "PartialObjectMetadata":
+		if isList {
+			return nil, errViewMismatch("PartialObjectMetadata", "a list")
+		}
+		return partial(obj), nil
+	case "PartialObjectMetadataList":
+		if !isList {
+			return nil, errViewMismatch("PartialObjectMetadataList", "a single object")
+		}
+		pl := &metav1.PartialObjectMetadataList{ListMeta: lm, Items: make([]metav1.PartialObjectMetadata, 0, len(items))}
+		pl.SetGroupVersionKind(metav1.SchemeGroupVersion.WithKind("PartialObjectMetadataList"))
+		for _, it := range items {
+			pl.Items = append(pl.Items, *partial(it))
+		}
+		return pl, nil
+	}
+	return obj, nil
+}
+
+func errViewMismatch(view, got string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    http.StatusNotAcceptable,
+		Reason:  metav1.StatusReasonNotAcceptable,
+		Message: fmt.Sprintf("the request asked for %s, but the response is %s", view, got),
+	}}
 }
 
 func rvOf(obj runtime.Object) string {
@@ -202,7 +248,7 @@ func (s *Server) handleGet(ctx context.Context, w http.ResponseWriter, r *http.R
 		s.writeError(w, r, err)
 		return
 	}
-	s.respond(w, r, req.res, http.StatusOK, obj, nil)
+	s.respond(w, r, req, http.StatusOK, obj, nil)
 }
 
 // prepareCreate fills server-owned metadata of a new object and runs the strategy.
@@ -306,7 +352,7 @@ func (s *Server) handleCreate(ctx context.Context, w http.ResponseWriter, r *htt
 		s.writeError(w, r, err)
 		return
 	}
-	s.respond(w, r, req.res, http.StatusCreated, out, warn)
+	s.respond(w, r, req, http.StatusCreated, out, warn)
 }
 
 // create stores a new object (decoded, not yet prepared) and returns it as stored.
@@ -419,7 +465,7 @@ func (s *Server) handleUpdate(ctx context.Context, w http.ResponseWriter, r *htt
 		s.writeError(w, r, err)
 		return
 	}
-	s.respond(w, r, req.res, code, out, warn)
+	s.respond(w, r, req, code, out, warn)
 }
 
 // allowCreateOnUpdate lists the resources whose PUT or apply creates a missing object.
@@ -613,7 +659,7 @@ func (s *Server) handleDelete(ctx context.Context, w http.ResponseWriter, r *htt
 		s.writeError(w, r, err)
 		return
 	}
-	s.respond(w, r, req.res, code, out, nil)
+	s.respond(w, r, req, code, out, nil)
 }
 
 // delete removes an object, or marks it for deletion when finalizers or a grace
@@ -736,7 +782,7 @@ func (s *Server) handleDeleteCollection(ctx context.Context, w http.ResponseWrit
 		s.writeError(w, r, err)
 		return
 	}
-	s.respond(w, r, req.res, http.StatusOK, list, nil)
+	s.respond(w, r, req, http.StatusOK, list, nil)
 }
 
 func (s *Server) buildList(res *Resource, items []runtime.Object, lm metav1.ListMeta) (runtime.Object, error) {

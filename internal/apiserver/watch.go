@@ -125,9 +125,9 @@ func (s *Server) handleWatch(ctx context.Context, w http.ResponseWriter, r *http
 		s.writeError(w, r, err)
 		return
 	}
-	mr, ok := s.codecs.negotiate(r, true)
-	if !ok || mr.info.StreamSerializer == nil {
-		s.writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", req.res.GroupResource(), "", "unsupported Accept for watch", 0, false))
+	mr := req.media
+	if mr.info.StreamSerializer == nil {
+		s.writeError(w, r, errNotAcceptable())
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
