@@ -18,13 +18,10 @@ import (
 	"github.com/spf13/cobra"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/svcnet/svcnet/internal/allocator"
 	"github.com/svcnet/svcnet/internal/apiserver"
-	"github.com/svcnet/svcnet/internal/controller/namespace"
 	"github.com/svcnet/svcnet/internal/pki"
 	"github.com/svcnet/svcnet/internal/storage"
 )
@@ -42,6 +39,7 @@ type ServerConfig struct {
 	LogLevel         string
 	CompactInterval  time.Duration
 	BookmarkInterval time.Duration
+	LeaseDuration    time.Duration
 }
 
 func newServerCommand(use, short string) *cobra.Command {
@@ -70,6 +68,7 @@ func newServerCommand(use, short string) *cobra.Command {
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "(logging) debug, info, warn or error")
 	f.DurationVar(&cfg.CompactInterval, "etcd-compaction-interval", 5*time.Minute, "(storage) how often history older than one interval is compacted; 0 disables")
 	f.DurationVar(&cfg.BookmarkInterval, "watch-bookmark-interval", time.Minute, "(api) how often watches receive bookmarks")
+	f.DurationVar(&cfg.LeaseDuration, "leader-elect-lease-duration", 8*time.Second, "(controllers) how long a leader's lease lasts; a dead leader's controllers move to another server within about this long")
 	return c
 }
 
@@ -90,6 +89,9 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	hosts := append([]string{}, cfg.TLSSANs...)
 	if cfg.AdvertiseAddress != "" {
 		hosts = append(hosts, cfg.AdvertiseAddress)
+	}
+	if h := loopbackHost(cfg.BindAddress); h != "127.0.0.1" {
+		hosts = append(hosts, h)
 	}
 	bundle, err := pki.Ensure(pki.Options{DataDir: cfg.DataDir, Hosts: hosts, ServiceIP: firstIP})
 	if err != nil {
@@ -166,19 +168,15 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("loopback client config: %w", err)
 	}
-	restCfg.UserAgent = "svcnet-controller-manager"
-	clients, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return fmt.Errorf("loopback client: %w", err)
-	}
-	dyn, err := dynamic.NewForConfig(restCfg)
-	if err != nil {
-		return fmt.Errorf("loopback dynamic client: %w", err)
-	}
-	nsController := namespace.New(clients, dyn, log.With("controller", "namespace"))
+	// The loopback client must reach this server even when it binds 0.0.0.0.
+	restCfg.Host = "https://" + net.JoinHostPort(loopbackHost(cfg.BindAddress), strconv.Itoa(port))
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return nsController.Run(gctx) })
+	g.Go(func() error {
+		return runControllers(gctx, restCfg, ControllerConfig{
+			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.LeaseDuration * 2 / 3, RetryPeriod: cfg.LeaseDuration / 8,
+		}, log.With("component", "controller-manager"), reg)
+	})
 	g.Go(func() error { return api.Run(gctx) })
 	g.Go(func() error { return alloc.run(gctx) })
 	g.Go(func() error { return bootstrap(gctx, store, api, alloc, log) })
@@ -207,6 +205,15 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 		return nil
 	}
 	return err
+}
+
+// loopbackHost picks the address this process reaches its own listener on.
+func loopbackHost(bind string) string {
+	switch bind {
+	case "", "0.0.0.0", "::":
+		return "127.0.0.1"
+	}
+	return bind
 }
 
 // compactLoop discards etcd history older than one interval, as kube-apiserver does.

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/svcnet/svcnet/internal/controller/garbagecollector"
+	"github.com/svcnet/svcnet/internal/controller/namespace"
+)
+
+// controllerManagerLease is the Lease in kube-system that elects the one server whose
+// controllers run.
+const controllerManagerLease = "svcnet-controller-manager"
+
+// ControllerConfig tunes the controller manager.
+type ControllerConfig struct {
+	// LeaseDuration, RenewDeadline and RetryPeriod are the leader election timings:
+	// a dead leader's controllers move to another server within about LeaseDuration.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+}
+
+// runControllers runs the controllers on the elected server until ctx ends. It
+// re-enters the election whenever leadership is lost.
+func runControllers(ctx context.Context, base *rest.Config, cfg ControllerConfig, log *slog.Logger, reg prometheus.Registerer) error {
+	restCfg := rest.CopyConfig(base)
+	restCfg.UserAgent = "svcnet-controller-manager"
+	restCfg.ContentType = "application/vnd.kubernetes.protobuf"
+	restCfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	restCfg.QPS, restCfg.Burst = 500, 1000
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("controller client: %w", err)
+	}
+	host, _ := os.Hostname()
+	identity := host + "_" + string(uuid.NewUUID())
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, metav1.NamespaceSystem, controllerManagerLease,
+		client.CoreV1(), client.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: identity})
+	if err != nil {
+		return fmt.Errorf("leader election lock: %w", err)
+	}
+	// Metrics of controllers are registered once; a server that loses and regains
+	// leadership builds its controllers again without registering twice.
+	registered := false
+	for ctx.Err() == nil {
+		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock:            lock,
+			LeaseDuration:   cfg.LeaseDuration,
+			RenewDeadline:   cfg.RenewDeadline,
+			RetryPeriod:     cfg.RetryPeriod,
+			ReleaseOnCancel: true,
+			Name:            controllerManagerLease,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(lctx context.Context) {
+					log.Info("leading: starting controllers", "identity", identity)
+					var r prometheus.Registerer
+					if !registered {
+						r, registered = reg, true
+					}
+					if err := startControllers(lctx, restCfg, client, log, r); err != nil && lctx.Err() == nil {
+						log.Error("controllers stopped", "err", err)
+					}
+				},
+				OnStoppedLeading: func() { log.Info("stopped leading", "identity", identity) },
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("leader election: %w", err)
+		}
+		le.Run(ctx)
+	}
+	return nil
+}
+
+// startControllers runs every controller until ctx ends.
+func startControllers(ctx context.Context, restCfg *rest.Config, client kubernetes.Interface, log *slog.Logger, reg prometheus.Registerer) error {
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("dynamic client: %w", err)
+	}
+	jsonCfg := rest.CopyConfig(restCfg)
+	jsonCfg.ContentType, jsonCfg.AcceptContentTypes = "", ""
+	meta, err := metadata.NewForConfig(jsonCfg)
+	if err != nil {
+		return fmt.Errorf("metadata client: %w", err)
+	}
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	defer broadcaster.Shutdown()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	recorder := broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: "svcnet-controller-manager"})
+	_ = recorder
+
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
+	metaFactory := garbagecollector.NewFactory(meta)
+	gc := garbagecollector.New(meta, metaFactory, garbagecollector.Options{
+		Log:        log.With("controller", "garbagecollector"),
+		Registerer: reg,
+		Mapper:     mapper,
+		Dependents: []schema.GroupVersionResource{
+			{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"},
+			{Version: "v1", Resource: "endpoints"},
+			{Version: "v1", Resource: "pods"},
+		},
+	})
+	ns := namespace.New(client, dyn, log.With("controller", "namespace"))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ns.Run(gctx) })
+	g.Go(func() error { return gc.Run(gctx) })
+	metaFactory.Start(gctx.Done())
+	err = g.Wait()
+	metaFactory.Shutdown()
+	return err
+}
