@@ -11,8 +11,12 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	listvalidation "k8s.io/apimachinery/pkg/apis/meta/internalversion/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/svcnet/svcnet/internal/storage"
@@ -50,24 +54,28 @@ func parseWatchParams(r *http.Request) (watchParams, error) {
 		b := v[0] == "true"
 		p.sendInitial = &b
 	}
+	opts := internalversion.ListOptions{
+		Watch:                true,
+		ResourceVersion:      p.rv,
+		ResourceVersionMatch: metav1.ResourceVersionMatch(p.resourceVersionM),
+		SendInitialEvents:    p.sendInitial,
+		AllowWatchBookmarks:  p.bookmarks,
+	}
+	if errs := listvalidation.ValidateListOptions(&opts, true); len(errs) > 0 {
+		return p, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "", errs)
+	}
+	if p.sendInitial != nil && *p.sendInitial && !p.bookmarks {
+		// kube-apiserver's watch cache refuses this too: the end of the initial
+		// events is announced by a bookmark.
+		return p, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "",
+			field.ErrorList{field.Forbidden(field.NewPath("allowWatchBookmarks"), "allowWatchBookmarks must be true when sendInitialEvents is true")})
+	}
 	if p.rv != "" {
-		if _, err := strconv.ParseUint(p.rv, 10, 64); err != nil {
-			return p, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version %q", p.rv))
+		if _, err := parseRV(p.rv); err != nil {
+			return p, err
 		}
 	}
-	switch {
-	case p.sendInitial != nil && p.resourceVersionM != string(metav1.ResourceVersionMatchNotOlderThan):
-		return p, invalidListOptions("resourceVersionMatch", p.resourceVersionM, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
-	case p.sendInitial == nil && p.resourceVersionM != "":
-		return p, invalidListOptions("resourceVersionMatch", p.resourceVersionM, "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
-	case p.sendInitial != nil && *p.sendInitial && !p.bookmarks:
-		return p, invalidListOptions("allowWatchBookmarks", "false", "allowWatchBookmarks must be true when sendInitialEvents is true")
-	}
 	return p, nil
-}
-
-func invalidListOptions(fieldName, value, msg string) error {
-	return apierrors.NewBadRequest(fmt.Sprintf("ListOptions.meta.k8s.io %q is invalid: %s: Invalid value: %q: %s", "", fieldName, value, msg))
 }
 
 // watchEncoder writes watch events in the negotiated framing.
