@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,23 +33,9 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// fieldValidation returns the directive of the request (Strict, Warn or Ignore).
-func fieldValidation(r *http.Request) (string, error) {
-	v := r.URL.Query().Get("fieldValidation")
-	switch strings.ToLower(v) {
-	case "", "warn":
-		return "Warn", nil
-	case "strict":
-		return "Strict", nil
-	case "ignore":
-		return "Ignore", nil
-	}
-	return "", apierrors.NewBadRequest(fmt.Sprintf("fieldValidation %s is not a valid directive: it must be Ignore, Warn or Strict", v))
-}
-
 // decodeBody decodes a create/update body of the resource's kind, applying the
 // request's fieldValidation directive.
-func (s *Server) decodeBody(r *http.Request, res *Resource, body []byte, warn *warnings) (runtime.Object, error) {
+func (s *Server) decodeBody(r *http.Request, res *Resource, body []byte, directive string, warn *warnings) (runtime.Object, error) {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/json"
@@ -62,10 +47,6 @@ func (s *Server) decodeBody(r *http.Request, res *Resource, body []byte, warn *w
 	info, ok := s.codecs.info(mt)
 	if !ok {
 		return nil, errUnsupportedMediaType(ct)
-	}
-	directive, err := fieldValidation(r)
-	if err != nil {
-		return nil, err
 	}
 	return s.decodeAs(info, res, body, directive, warn)
 }

@@ -33,17 +33,12 @@ func (s *Server) handlePatch(ctx context.Context, w http.ResponseWriter, r *http
 		s.writeError(w, r, errUnsupportedMediaType(ct))
 		return
 	}
+	o, err := parseWriteOptions(r, req.verb, pt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	body, err := s.readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	dry, err := dryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	directive, err := fieldValidation(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -52,14 +47,13 @@ func (s *Server) handlePatch(ctx context.Context, w http.ResponseWriter, r *http
 	var out runtime.Object
 	code := http.StatusOK
 	if pt == types.ApplyYAMLPatchType {
-		out, code, err = s.apply(ctx, r, req, body, dry, directive, &warn)
+		out, code, err = s.apply(ctx, req, body, o, &warn)
 	} else {
-		o := writeOpts{manager: fieldManagerName(r, "unknown"), dry: dry}
 		out, code, err = s.update(ctx, req, o, func(old runtime.Object) (runtime.Object, error) {
 			if old == nil {
 				return nil, nil
 			}
-			return s.applyPatch(req.res, pt, old, body, directive, &warn)
+			return s.applyPatch(req.res, pt, old, body, o.directive, &warn)
 		})
 	}
 	if err != nil {
@@ -98,12 +92,7 @@ func (s *Server) applyPatch(res *Resource, pt types.PatchType, old runtime.Objec
 }
 
 // apply performs a server-side apply, creating the object when it does not exist.
-func (s *Server) apply(ctx context.Context, r *http.Request, req request, body []byte, dry bool, directive string, warn *warnings) (runtime.Object, int, error) {
-	manager := r.URL.Query().Get("fieldManager")
-	if manager == "" {
-		return nil, 0, apierrors.NewBadRequest("PATCH, application/apply-patch+yaml requests must have a fieldManager specified")
-	}
-	force := r.URL.Query().Get("force") == "true"
+func (s *Server) apply(ctx context.Context, req request, body []byte, o writeOpts, warn *warnings) (runtime.Object, int, error) {
 	res := req.res
 	patchJSON, err := yaml.YAMLToJSON(body)
 	if err != nil {
@@ -120,12 +109,13 @@ func (s *Server) apply(ctx context.Context, r *http.Request, req request, body [
 		return nil, 0, apierrors.NewBadRequest(fmt.Sprintf("the API version and kind in the data (%s, %s) do not match the expected (%s, %s)", u.GetAPIVersion(), u.GetKind(), res.GroupVersion(), res.Kind))
 	}
 	// Reject unknown fields as the directive says, through the typed decoder.
-	applied, err := s.decodeAs(s.codecs.jsonInfo(), res, patchJSON, directive, warn)
+	applied, err := s.decodeAs(s.codecs.jsonInfo(), res, patchJSON, o.directive, warn)
 	if err != nil {
 		return nil, 0, err
 	}
 	fm := s.managers[res.Resource+"/"+req.sub]
-	o := writeOpts{manager: manager, dry: dry, applied: true}
+	manager := o.manager
+	o.applied = true
 	return s.update(ctx, req, o, func(old runtime.Object) (runtime.Object, error) {
 		live := old
 		if live == nil {
@@ -137,7 +127,7 @@ func (s *Server) apply(ctx context.Context, r *http.Request, req request, body [
 			a.SetName(req.name)
 			a.SetNamespace(req.namespace)
 		}
-		out, err := fm.Apply(live, applied.DeepCopyObject(), manager, force)
+		out, err := fm.Apply(live, applied.DeepCopyObject(), manager, o.force)
 		if err != nil {
 			return nil, err
 		}

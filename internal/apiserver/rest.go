@@ -11,9 +11,13 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/svcnet/svcnet/internal/storage"
 )
@@ -124,10 +128,12 @@ func (s *Server) checkVerb(req request, r *http.Request) error {
 		if req.res.NoDeleteCollection {
 			return apierrors.NewMethodNotSupported(req.res.GroupResource(), "deletecollection")
 		}
-	case "list", "watch":
-		if req.res.Namespaced && req.namespace == "" && r.URL.Path != "" {
-			return nil
-		}
+	}
+	// The all-namespaces path of a namespaced resource only lists and watches,
+	// as in kube-apiserver: a create there would store an object in no
+	// namespace and a deletecollection would empty every namespace.
+	if req.res.Namespaced && req.namespace == "" && (req.verb == "create" || req.verb == "deletecollection") {
+		return apierrors.NewMethodNotSupported(req.res.GroupResource(), req.verb+" across all namespaces")
 	}
 	return nil
 }
@@ -299,36 +305,14 @@ func randomSuffix() string {
 	return string(b[:])
 }
 
-func dryRun(r *http.Request) (bool, error) {
-	for _, v := range r.URL.Query()["dryRun"] {
-		if v != "All" {
-			return false, apierrors.NewBadRequest(fmt.Sprintf("dryRun: unsupported value %q: only All is supported", v))
-		}
-		return true, nil
-	}
-	return false, nil
-}
-
-func fieldManagerName(r *http.Request, fallback string) string {
-	if m := r.URL.Query().Get("fieldManager"); m != "" {
-		return m
-	}
-	ua := r.UserAgent()
-	for i, c := range ua {
-		if c == '/' || c == ' ' {
-			ua = ua[:i]
-			break
-		}
-	}
-	if ua == "" {
-		return fallback
-	}
-	return ua
-}
-
 func (s *Server) handleCreate(ctx context.Context, w http.ResponseWriter, r *http.Request, req request) {
 	if req.sub != "" {
 		s.writeError(w, r, apierrors.NewMethodNotSupported(req.res.GroupResource(), "create of a subresource"))
+		return
+	}
+	o, err := parseWriteOptions(r, req.verb, "")
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	body, err := s.readBody(r)
@@ -337,17 +321,12 @@ func (s *Server) handleCreate(ctx context.Context, w http.ResponseWriter, r *htt
 		return
 	}
 	var warn warnings
-	obj, err := s.decodeBody(r, req.res, body, &warn)
+	obj, err := s.decodeBody(r, req.res, body, o.directive, &warn)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	dry, err := dryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out, err := s.create(ctx, req, obj, writeOpts{manager: fieldManagerName(r, "unknown"), dry: dry})
+	out, err := s.create(ctx, req, obj, o)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -356,15 +335,6 @@ func (s *Server) handleCreate(ctx context.Context, w http.ResponseWriter, r *htt
 }
 
 // create stores a new object (decoded, not yet prepared) and returns it as stored.
-// writeOpts are the per-request options of a write.
-type writeOpts struct {
-	manager string
-	dry     bool
-	// applied means managedFields were already computed by server-side apply,
-	// which also creates a missing object whatever the resource.
-	applied bool
-}
-
 func (s *Server) create(ctx context.Context, req request, obj runtime.Object, o writeOpts) (runtime.Object, error) {
 	dry := o.dry
 	res := req.res
@@ -428,18 +398,18 @@ type ConflictHandler interface {
 }
 
 func (s *Server) handleUpdate(ctx context.Context, w http.ResponseWriter, r *http.Request, req request) {
+	o, err := parseWriteOptions(r, req.verb, "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	body, err := s.readBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	var warn warnings
-	obj, err := s.decodeBody(r, req.res, body, &warn)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	dry, err := dryRun(r)
+	obj, err := s.decodeBody(r, req.res, body, o.directive, &warn)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -457,7 +427,6 @@ func (s *Server) handleUpdate(ctx context.Context, w http.ResponseWriter, r *htt
 		s.writeError(w, r, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
 		return
 	}
-	o := writeOpts{manager: fieldManagerName(r, "unknown"), dry: dry}
 	out, code, err := s.update(ctx, req, o, func(runtime.Object) (runtime.Object, error) {
 		return obj.DeepCopyObject(), nil
 	})
@@ -516,8 +485,12 @@ func (s *Server) update(ctx context.Context, req request, o writeOpts, mutate fu
 		if rv := acc.GetResourceVersion(); rv != "" && rv != oldAcc.GetResourceVersion() {
 			return nil, 0, apierrors.NewConflict(gr, req.name, errors.New("the object has been modified; please apply your changes to the latest version and try again"))
 		}
-		if oldAcc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) > len(oldAcc.GetFinalizers()) {
-			return nil, 0, apierrors.NewForbidden(gr, req.name, errors.New("no new finalizers can be added if the object is being deleted"))
+		if oldAcc.GetDeletionTimestamp() != nil {
+			// The same rule as ObjectMeta update validation, checked here for
+			// strategies that do not run it.
+			if errs := apivalidation.ValidateNoNewFinalizers(acc.GetFinalizers(), oldAcc.GetFinalizers(), field.NewPath("metadata", "finalizers")); len(errs) > 0 {
+				return nil, 0, apierrors.NewInvalid(res.GVK().GroupKind(), req.name, errs)
+			}
 		}
 		// Server-owned metadata comes from the stored object.
 		acc.SetNamespace(oldAcc.GetNamespace())
@@ -645,6 +618,9 @@ func (s *Server) decodeDeleteOptions(r *http.Request) (*metav1.DeleteOptions, er
 	if _, ok := q["dryRun"]; ok {
 		opts.DryRun = q["dryRun"]
 	}
+	if errs := metav1validation.ValidateDeleteOptions(opts); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "DeleteOptions"}, "", errs)
+	}
 	return opts, nil
 }
 
@@ -654,36 +630,75 @@ func (s *Server) handleDelete(ctx context.Context, w http.ResponseWriter, r *htt
 		s.writeError(w, r, err)
 		return
 	}
-	out, code, err := s.delete(ctx, req.res, req.namespace, req.name, opts)
+	out, deleted, err := s.delete(ctx, req.res, req.namespace, req.name, opts)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	// kube-apiserver answers 200 whether the object is gone or only marked, except
+	// for the deprecated orphanDependents=false on an object that stays.
+	code := http.StatusOK
+	if !deleted && opts.OrphanDependents != nil && !*opts.OrphanDependents { //nolint:staticcheck // as kube-apiserver
+		code = http.StatusAccepted
+	}
+	if deleted && !returnsDeletedObject(req.res) {
+		out = deletedStatus(req.res, out)
+	}
 	s.respond(w, r, req, code, out, nil)
 }
 
+// returnsDeletedObject lists the resources whose DELETE answers with the deleted
+// object, as their kube-apiserver registries do; the others answer with a
+// Success Status naming it.
+func returnsDeletedObject(res *Resource) bool {
+	if res.Group != "" {
+		return false
+	}
+	switch res.Resource {
+	case "services", "pods", "namespaces":
+		return true
+	}
+	return false
+}
+
+// deletedStatus is the Status kube-apiserver returns for a deleted object: its kind
+// field holds the resource name, as there.
+func deletedStatus(res *Resource, obj runtime.Object) *metav1.Status {
+	st := &metav1.Status{
+		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   metav1.StatusSuccess,
+		Details:  &metav1.StatusDetails{Group: res.Group, Kind: res.Resource},
+	}
+	if acc, err := meta.Accessor(obj); err == nil {
+		st.Details.Name, st.Details.UID = acc.GetName(), acc.GetUID()
+	}
+	return st
+}
+
 // delete removes an object, or marks it for deletion when finalizers or a grace
-// period hold it. It returns the object as last stored.
-func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opts *metav1.DeleteOptions) (runtime.Object, int, error) {
+// period hold it. It returns the object as last stored and whether it is gone.
+func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opts *metav1.DeleteOptions) (runtime.Object, bool, error) {
 	gr := res.GroupResource()
 	dry := len(opts.DryRun) > 0
 	for attempt := 0; ; attempt++ {
 		obj, rev, err := s.load(ctx, res, ns, name)
 		if err != nil {
-			return nil, 0, err
+			return nil, false, err
 		}
 		acc, _ := meta.Accessor(obj)
 		if p := opts.Preconditions; p != nil {
 			if p.UID != nil && *p.UID != acc.GetUID() {
-				return nil, 0, apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, acc.GetUID()))
+				// kube-apiserver names the kind, not the resource, in this one.
+				kind := schema.GroupResource{Group: res.Group, Resource: res.Kind}
+				return nil, false, apierrors.NewConflict(kind, name, fmt.Errorf("the UID in the precondition (%s) does not match the UID in record (%s). The object might have been deleted and then recreated", *p.UID, acc.GetUID()))
 			}
 			if p.ResourceVersion != nil && *p.ResourceVersion != acc.GetResourceVersion() {
-				return nil, 0, apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, acc.GetResourceVersion()))
+				return nil, false, apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, acc.GetResourceVersion()))
 			}
 		}
 		if g, ok := res.Strategy.(DeleteGuard); ok {
 			if err := g.CheckDelete(obj); err != nil {
-				return nil, 0, err
+				return nil, false, err
 			}
 		}
 		grace, graceful := int64(0), false
@@ -694,7 +709,11 @@ func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opt
 		if graceful || held {
 			if acc.GetDeletionTimestamp() != nil && (!graceful || (acc.GetDeletionGracePeriodSeconds() != nil && *acc.GetDeletionGracePeriodSeconds() <= grace)) {
 				// Already being deleted; nothing shortens it.
-				return obj, http.StatusOK, nil
+				return obj, false, nil
+			}
+			if acc.GetDeletionTimestamp() == nil && acc.GetGeneration() > 0 {
+				// Controllers see from the generation that deletion has begun.
+				acc.SetGeneration(acc.GetGeneration() + 1)
 			}
 			if acc.GetDeletionTimestamp() == nil || graceful {
 				now := metav1.NewTime(time.Now().Add(time.Duration(grace) * time.Second))
@@ -705,11 +724,11 @@ func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opt
 				m.MarkDeleting(obj)
 			}
 			if dry {
-				return obj, http.StatusOK, nil
+				return obj, false, nil
 			}
 			data, err := s.codecs.encodeStorage(obj, res.GVK())
 			if err != nil {
-				return nil, 0, err
+				return nil, false, err
 			}
 			nrev, err := s.store.Txn(ctx, storage.Put(s.key(res, ns, name), data, rev))
 			var ce *storage.ConflictError
@@ -717,14 +736,14 @@ func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opt
 				continue
 			}
 			if err != nil {
-				return nil, 0, storageErr(err, gr, name)
+				return nil, false, storageErr(err, gr, name)
 			}
 			setRV(obj, nrev)
 			obj.GetObjectKind().SetGroupVersionKind(res.GVK())
-			return obj, http.StatusAccepted, nil
+			return obj, false, nil
 		}
 		if dry {
-			return obj, http.StatusOK, nil
+			return obj, true, nil
 		}
 		err = s.remove(ctx, res, ns, name, obj, rev)
 		var ce *storage.ConflictError
@@ -732,9 +751,9 @@ func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opt
 			continue
 		}
 		if err != nil {
-			return nil, 0, storageErr(err, gr, name)
+			return nil, false, storageErr(err, gr, name)
 		}
-		return obj, http.StatusOK, nil
+		return obj, true, nil
 	}
 }
 
@@ -767,7 +786,7 @@ func (s *Server) handleDeleteCollection(ctx context.Context, w http.ResponseWrit
 	var deleted []runtime.Object
 	for _, item := range items {
 		acc, _ := meta.Accessor(item)
-		out, _, err := s.delete(ctx, req.res, acc.GetNamespace(), acc.GetName(), opts)
+		_, _, err := s.delete(ctx, req.res, acc.GetNamespace(), acc.GetName(), opts)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
@@ -775,7 +794,8 @@ func (s *Server) handleDeleteCollection(ctx context.Context, w http.ResponseWrit
 			s.writeError(w, r, err)
 			return
 		}
-		deleted = append(deleted, out)
+		// Like kube-apiserver, answer with the objects as they were listed.
+		deleted = append(deleted, item)
 	}
 	list, err := s.buildList(req.res, deleted, metav1.ListMeta{ResourceVersion: strconv.FormatInt(rev, 10)})
 	if err != nil {
