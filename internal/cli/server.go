@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -85,6 +86,11 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	// The server's heap is mostly short-lived request garbage; collecting at 3x the
+	// live heap instead of 2x halves GC work for little memory. GOGC still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	firstIP, _ := ipRange.Nth(1)
 	hosts := append([]string{}, cfg.TLSSANs...)
 	if cfg.AdvertiseAddress != "" {
@@ -130,7 +136,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	api, err := apiserver.New(apiserver.Config{
 		Store:            store,
 		Resources:        resources,
-		Authenticator:    &authenticator{bundle: bundle, tokens: tokens},
+		Authenticator:    &authenticator{tokens: tokens},
 		OpenAPI:          spec,
 		Registerer:       reg,
 		Gatherer:         reg,
@@ -245,14 +251,16 @@ func compactLoop(ctx context.Context, store *storage.Store, every time.Duration,
 
 // authenticator accepts the admin client certificate and bearer tokens.
 type authenticator struct {
-	bundle *pki.Bundle
 	tokens *pki.TokenSet
 }
 
 func (a *authenticator) Authenticate(r *http.Request) (string, bool) {
-	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		if user, _, ok := a.bundle.VerifyClient(r.TLS.PeerCertificates); ok {
-			return user, true
+	// The TLS handshake already verified a presented client certificate against the
+	// CA for client use (ClientAuth VerifyClientCertIfGiven), once per connection;
+	// its verified chain is all a request needs, so requests pay nothing more.
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		if cn := r.TLS.VerifiedChains[0][0].Subject.CommonName; cn != "" {
+			return cn, true
 		}
 	}
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
