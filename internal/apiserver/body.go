@@ -48,9 +48,16 @@ func (s *Server) decodeBody(r *http.Request, res *Resource, body []byte, directi
 	if !ok {
 		return nil, errUnsupportedMediaType(ct)
 	}
-	return s.decodeAs(info, res, body, directive, warn)
+	obj, err := s.decodeAs(info, res, body, directive, warn)
+	if runtime.IsStrictDecodingError(err) {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	return obj, err
 }
 
+// decodeAs decodes body as the resource's kind. Under the Strict directive an
+// unknown or duplicate field fails with the runtime strict decoding error; under
+// Warn it adds warnings.
 func (s *Server) decodeAs(info runtime.SerializerInfo, res *Resource, body []byte, directive string, warn *warnings) (runtime.Object, error) {
 	want := res.GVK()
 	lax := info.Serializer
@@ -70,7 +77,8 @@ func (s *Server) decodeAs(info runtime.SerializerInfo, res *Resource, body []byt
 			return nil, decodeErr(err)
 		}
 		if directive == "Strict" {
-			return nil, apierrors.NewBadRequest(err.Error())
+			// Callers answer this one: 400 for a body, 422 for a patch.
+			return nil, err
 		}
 		if sde, ok := runtime.AsStrictDecodingError(err); ok {
 			for _, e := range sde.Errors() {

@@ -9,11 +9,12 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -75,10 +76,14 @@ func (s *Server) applyPatch(res *Resource, pt types.PatchType, old runtime.Objec
 	var err error
 	switch pt {
 	case types.JSONPatchType:
-		var p jsonpatch.Patch
-		p, err = jsonpatch.DecodePatch(patch)
-		if err == nil {
-			patched, err = p.Apply(cur.Bytes())
+		p, derr := jsonpatch.DecodePatch(patch)
+		if derr != nil {
+			return nil, apierrors.NewBadRequest(derr.Error())
+		}
+		// A well-formed patch that does not apply (a failed test, a missing
+		// path) is 422 in kube-apiserver.
+		if patched, err = p.Apply(cur.Bytes()); err != nil {
+			return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
 		}
 	case types.MergePatchType:
 		patched, err = jsonpatch.MergePatch(cur.Bytes(), patch)
@@ -88,7 +93,12 @@ func (s *Server) applyPatch(res *Resource, pt types.PatchType, old runtime.Objec
 	if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the patch could not be applied: %v", err))
 	}
-	return s.decodeAs(info, res, patched, directive, warn)
+	obj, err := s.decodeAs(info, res, patched, directive, warn)
+	if runtime.IsStrictDecodingError(err) {
+		// kube-apiserver reports unknown fields of a patch as an invalid patch.
+		return nil, apierrors.NewInvalid(schema.GroupKind{}, "", field.ErrorList{field.Invalid(field.NewPath("patch"), string(patch), err.Error())})
+	}
+	return obj, err
 }
 
 // apply performs a server-side apply, creating the object when it does not exist.
@@ -110,6 +120,9 @@ func (s *Server) apply(ctx context.Context, req request, body []byte, o writeOpt
 	}
 	// Reject unknown fields as the directive says, through the typed decoder.
 	applied, err := s.decodeAs(s.codecs.jsonInfo(), res, patchJSON, o.directive, warn)
+	if runtime.IsStrictDecodingError(err) {
+		return nil, 0, apierrors.NewBadRequest(err.Error())
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -138,5 +151,3 @@ func (s *Server) apply(ctx context.Context, req request, body []byte, o writeOpt
 		return out, nil
 	})
 }
-
-var _ = metav1.Now
