@@ -49,11 +49,12 @@ func (s *Server) selectors(r *http.Request, res *Resource) (selector, error) {
 	q := r.URL.Query()
 	ls, err := labels.Parse(q.Get("labelSelector"))
 	if err != nil {
-		return selector{}, apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+		// The parser's message already says what is wrong, as kube-apiserver shows it.
+		return selector{}, apierrors.NewBadRequest(err.Error())
 	}
 	fs, err := fields.ParseSelector(q.Get("fieldSelector"))
 	if err != nil {
-		return selector{}, apierrors.NewBadRequest(fmt.Sprintf("invalid field selector: %v", err))
+		return selector{}, apierrors.NewBadRequest(err.Error())
 	}
 	known := res.Strategy.SelectableFields(res.New())
 	for _, req := range fs.Requirements() {
