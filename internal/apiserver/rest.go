@@ -16,6 +16,7 @@ import (
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -427,7 +428,19 @@ func (s *Server) handleUpdate(ctx context.Context, w http.ResponseWriter, r *htt
 		s.writeError(w, r, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
 		return
 	}
-	out, code, err := s.update(ctx, req, o, func(runtime.Object) (runtime.Object, error) {
+	out, code, err := s.update(ctx, req, o, func(old runtime.Object) (runtime.Object, error) {
+		// A uid in the body is a precondition, as in kube-apiserver: a stale
+		// copy must not overwrite an object deleted and made again.
+		if uid := acc.GetUID(); uid != "" {
+			var cur types.UID
+			if old != nil {
+				oldAcc, _ := meta.Accessor(old)
+				cur = oldAcc.GetUID()
+			}
+			if uid != cur {
+				return nil, apierrors.NewConflict(req.res.GroupResource(), req.name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", uid, cur))
+			}
+		}
 		return obj.DeepCopyObject(), nil
 	})
 	if err != nil {
@@ -491,6 +504,10 @@ func (s *Server) update(ctx context.Context, req request, o writeOpts, mutate fu
 			if errs := apivalidation.ValidateNoNewFinalizers(acc.GetFinalizers(), oldAcc.GetFinalizers(), field.NewPath("metadata", "finalizers")); len(errs) > 0 {
 				return nil, 0, apierrors.NewInvalid(res.GVK().GroupKind(), req.name, errs)
 			}
+		}
+		if uid := acc.GetUID(); uid != "" && uid != oldAcc.GetUID() {
+			errs := field.ErrorList{field.Invalid(field.NewPath("metadata", "uid"), uid, apivalidation.FieldImmutableErrorMsg)}
+			return nil, 0, apierrors.NewInvalid(res.GVK().GroupKind(), req.name, errs)
 		}
 		// Server-owned metadata comes from the stored object.
 		acc.SetNamespace(oldAcc.GetNamespace())

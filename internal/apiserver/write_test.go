@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -150,15 +151,33 @@ func TestUpdate(t *testing.T) {
 			t.Fatal(err)
 		}
 		obj := cur.DeepCopy()
-		obj.UID = "forged"
-		obj.CreationTimestamp = metav1.Now()
+		obj.CreationTimestamp = metav1.NewTime(cur.CreationTimestamp.Add(-time.Hour))
+		obj.Generation = 7
 		obj.Labels["v"] = "4"
 		got, err := cs.Update(ctx, obj, metav1.UpdateOptions{})
 		if err != nil {
 			t.Fatalf("update: %v", err)
 		}
-		if got.UID != cur.UID || !got.CreationTimestamp.Equal(&cur.CreationTimestamp) {
-			t.Errorf("uid %s created %v; want %s %v", got.UID, got.CreationTimestamp, cur.UID, cur.CreationTimestamp)
+		if got.UID != cur.UID || !got.CreationTimestamp.Equal(&cur.CreationTimestamp) || got.Generation != cur.Generation {
+			t.Errorf("uid %s created %v generation %d; want %s %v %d", got.UID, got.CreationTimestamp, got.Generation, cur.UID, cur.CreationTimestamp, cur.Generation)
+		}
+	})
+	t.Run("uid is a precondition", func(t *testing.T) {
+		cur, err := cs.Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj := cur.DeepCopy()
+		obj.UID = "forged"
+		obj.ResourceVersion = ""
+		_, err = cs.Update(ctx, obj, metav1.UpdateOptions{})
+		if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "Precondition failed: UID in precondition: forged") {
+			t.Errorf("update with another uid: %v; want Conflict", err)
+		}
+		patch := `{"metadata":{"uid":"forged"}}`
+		_, err = cs.Patch(ctx, "web", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "metadata.uid") {
+			t.Errorf("patch of the uid: %v; want Invalid on metadata.uid", err)
 		}
 	})
 	t.Run("dry run", func(t *testing.T) {
