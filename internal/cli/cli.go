@@ -50,6 +50,7 @@ func newRoot() *cobra.Command {
 		Short:              "Run kubectl against this cluster (admin kubeconfig by default)",
 		DisableFlagParsing: true,
 	})
+	root.AddCommand(newEnvCommand())
 	root.AddCommand(newVersionCommand())
 	return root
 }
