@@ -72,7 +72,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 		}
 		s.metrics.observe(verb, resLabel, code, time.Since(start))
 	}()
-	if err := s.checkVerb(req, r); err != nil {
+	if err := s.checkVerb(req); err != nil {
 		s.writeError(rec, r, err)
 		return
 	}
@@ -108,7 +108,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 	}
 }
 
-func (s *Server) checkVerb(req request, r *http.Request) error {
+func (s *Server) checkVerb(req request) error {
 	switch req.verb {
 	case "create":
 		if req.name != "" {
