@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,9 @@ type Config struct {
 	BookmarkInterval time.Duration
 	// Ready reports extra readiness (e.g. start-up work done); nil means ready.
 	Ready func() error
+	// Profiling serves Go's pprof handlers under /debug/pprof/ (authenticated), as
+	// kube-apiserver's --profiling does.
+	Profiling bool
 }
 
 // Server is the HTTP API. It is safe for concurrent use.
@@ -137,6 +141,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/version", s.serveVersion)
 	mux.HandleFunc("/metrics", s.serveMetrics)
 	mux.HandleFunc("/openapi/", s.serveOpenAPI)
+	if s.cfg.Profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/api", s.serveDiscovery)
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/apis", s.serveDiscovery)

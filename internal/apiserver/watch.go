@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/svcnet/svcnet/internal/storage"
@@ -63,12 +62,6 @@ func parseWatchParams(r *http.Request) (watchParams, error) {
 	}
 	if errs := listvalidation.ValidateListOptions(&opts, true); len(errs) > 0 {
 		return p, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "", errs)
-	}
-	if p.sendInitial != nil && *p.sendInitial && !p.bookmarks {
-		// kube-apiserver's watch cache refuses this too: the end of the initial
-		// events is announced by a bookmark.
-		return p, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "",
-			field.ErrorList{field.Forbidden(field.NewPath("allowWatchBookmarks"), "allowWatchBookmarks must be true when sendInitialEvents is true")})
 	}
 	if p.rv != "" {
 		if _, err := parseRV(p.rv); err != nil {
@@ -148,6 +141,14 @@ func (s *Server) handleWatch(ctx context.Context, w http.ResponseWriter, r *http
 	var from int64
 	var items []runtime.Object
 	if initial {
+		// The initial state must be at least as new as a requested version; like
+		// kube-apiserver, wait a little for it, then tell the client to retry.
+		if want, _ := strconv.ParseInt(p.rv, 10, 64); want > 0 {
+			if err := s.waitForRevision(ctx, want, 3*time.Second); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		items, from, _, err = s.listObjects(ctx, req, sel, listParams{})
 		if err != nil {
 			s.writeError(w, r, err)
@@ -178,7 +179,9 @@ func (s *Server) handleWatch(ctx context.Context, w http.ResponseWriter, r *http
 			return
 		}
 	}
-	if p.sendInitial != nil && *p.sendInitial {
+	// Without bookmarks the client learns nothing about the end of the initial
+	// state, as with kube-apiserver.
+	if p.sendInitial != nil && *p.sendInitial && p.bookmarks {
 		bm := s.bookmark(req.res, from)
 		a, _ := meta.Accessor(bm)
 		a.SetAnnotations(map[string]string{initialEventsEnd: "true"})
@@ -257,8 +260,9 @@ func (s *Server) translate(res *Resource, sel selector, ev storage.Event) (watch
 		return "", nil, nil
 	}
 	prev := true
+	var old runtime.Object
 	if !sel.empty() && ev.PrevValue != nil {
-		old, err := decode(ev.PrevValue)
+		old, err = decode(ev.PrevValue)
 		if err != nil {
 			return "", nil, err
 		}
@@ -270,9 +274,34 @@ func (s *Server) translate(res *Resource, sel selector, ev storage.Event) (watch
 	case cur:
 		return watch.Added, obj, nil
 	case prev:
-		return watch.Deleted, obj, nil
+		// Leaving the selector is seen as a deletion of the last state the client
+		// was shown, at the revision of the change (kube-apiserver does the same).
+		return watch.Deleted, old, nil
 	}
 	return "", nil, nil
+}
+
+// waitForRevision waits until the store has reached revision want, or answers
+// kube-apiserver's "Too large resource version" after timeout.
+func (s *Server) waitForRevision(ctx context.Context, want int64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		cur, err := s.store.Revision(ctx)
+		if err != nil {
+			return err
+		}
+		if cur >= want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errTooLargeRV(want, cur)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Server) bookmark(res *Resource, rev int64) runtime.Object {
