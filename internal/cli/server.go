@@ -41,6 +41,7 @@ type ServerConfig struct {
 	CompactInterval  time.Duration
 	BookmarkInterval time.Duration
 	LeaseDuration    time.Duration
+	Profiling        bool
 }
 
 func newServerCommand(use, short string) *cobra.Command {
@@ -69,6 +70,7 @@ func newServerCommand(use, short string) *cobra.Command {
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "(logging) debug, info, warn or error")
 	f.DurationVar(&cfg.CompactInterval, "etcd-compaction-interval", 5*time.Minute, "(storage) how often history older than one interval is compacted; 0 disables")
 	f.DurationVar(&cfg.BookmarkInterval, "watch-bookmark-interval", time.Minute, "(api) how often watches receive bookmarks")
+	f.BoolVar(&cfg.Profiling, "profiling", true, "(api) serve Go profiles at /debug/pprof/ to authenticated clients")
 	f.DurationVar(&cfg.LeaseDuration, "leader-elect-lease-duration", 8*time.Second, "(controllers) how long a leader's lease lasts; a dead leader's controllers move to another server within about this long")
 	return c
 }
@@ -144,6 +146,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 		Version:          Version(),
 		BookmarkInterval: cfg.BookmarkInterval,
 		Ready:            alloc.ready,
+		Profiling:        cfg.Profiling,
 	})
 	if err != nil {
 		return err
