@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -25,8 +26,11 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/svcnet/svcnet/internal/controller/endpoints"
 	"github.com/svcnet/svcnet/internal/controller/garbagecollector"
+	"github.com/svcnet/svcnet/internal/controller/mirroring"
 	"github.com/svcnet/svcnet/internal/controller/namespace"
+	"github.com/svcnet/svcnet/internal/controller/podgc"
 )
 
 // controllerManagerLease is the Lease in kube-system that elects the one server whose
@@ -108,7 +112,7 @@ func startControllers(ctx context.Context, restCfg *rest.Config, client kubernet
 	defer broadcaster.Shutdown()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: "svcnet-controller-manager"})
-	_ = recorder
+	factory := informers.NewSharedInformerFactory(client, 0)
 
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
 	metaFactory := garbagecollector.NewFactory(meta)
@@ -123,12 +127,20 @@ func startControllers(ctx context.Context, restCfg *rest.Config, client kubernet
 		},
 	})
 	ns := namespace.New(client, dyn, log.With("controller", "namespace"))
+	eps := endpoints.New(client, factory, endpoints.Options{Log: log.With("controller", "endpoints"), Registerer: reg, Recorder: recorder})
+	mirror := mirroring.New(client, factory, mirroring.Options{Log: log.With("controller", "endpointslicemirroring"), Registerer: reg, Recorder: recorder})
+	pgc := podgc.New(client, factory, podgc.Options{Log: log.With("controller", "podgc"), Registerer: reg})
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ns.Run(gctx) })
 	g.Go(func() error { return gc.Run(gctx) })
+	g.Go(func() error { return eps.Run(gctx, 5) })
+	g.Go(func() error { return mirror.Run(gctx, 5) })
+	g.Go(func() error { return pgc.Run(gctx, 1) })
+	factory.Start(gctx.Done())
 	metaFactory.Start(gctx.Done())
 	err = g.Wait()
+	factory.Shutdown()
 	metaFactory.Shutdown()
 	return err
 }
