@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/svcnet/svcnet/internal/controller/endpoints"
+	"github.com/svcnet/svcnet/internal/controller/endpointslice"
 	"github.com/svcnet/svcnet/internal/controller/garbagecollector"
 	"github.com/svcnet/svcnet/internal/controller/mirroring"
 	"github.com/svcnet/svcnet/internal/controller/namespace"
@@ -42,6 +43,8 @@ type ControllerConfig struct {
 	// LeaseDuration, RenewDeadline and RetryPeriod are the leader election timings:
 	// a dead leader's controllers move to another server within about LeaseDuration.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// MaxEndpointsPerSlice caps the endpoints of one EndpointSlice (default 100).
+	MaxEndpointsPerSlice int
 }
 
 // runControllers runs the controllers on the elected server until ctx ends. It
@@ -81,7 +84,7 @@ func runControllers(ctx context.Context, base *rest.Config, cfg ControllerConfig
 					if !registered {
 						r, registered = reg, true
 					}
-					if err := startControllers(lctx, restCfg, client, log, r); err != nil && lctx.Err() == nil {
+					if err := startControllers(lctx, restCfg, client, cfg, log, r); err != nil && lctx.Err() == nil {
 						log.Error("controllers stopped", "err", err)
 					}
 				},
@@ -97,7 +100,7 @@ func runControllers(ctx context.Context, base *rest.Config, cfg ControllerConfig
 }
 
 // startControllers runs every controller until ctx ends.
-func startControllers(ctx context.Context, restCfg *rest.Config, client kubernetes.Interface, log *slog.Logger, reg prometheus.Registerer) error {
+func startControllers(ctx context.Context, restCfg *rest.Config, client kubernetes.Interface, cfg ControllerConfig, log *slog.Logger, reg prometheus.Registerer) error {
 	dyn, err := dynamic.NewForConfig(restCfg)
 	if err != nil {
 		return fmt.Errorf("dynamic client: %w", err)
@@ -125,7 +128,9 @@ func startControllers(ctx context.Context, restCfg *rest.Config, client kubernet
 			{Version: "v1", Resource: "endpoints"},
 			{Version: "v1", Resource: "pods"},
 		},
+		Owners: []schema.GroupVersionResource{{Version: "v1", Resource: "services"}},
 	})
+	slices := endpointslice.New(client, factory, endpointslice.Options{Log: log.With("controller", "endpointslice"), Registerer: reg, Recorder: recorder, MaxEndpointsPerSlice: cfg.MaxEndpointsPerSlice})
 	ns := namespace.New(client, dyn, log.With("controller", "namespace"))
 	eps := endpoints.New(client, factory, endpoints.Options{Log: log.With("controller", "endpoints"), Registerer: reg, Recorder: recorder})
 	mirror := mirroring.New(client, factory, mirroring.Options{Log: log.With("controller", "endpointslicemirroring"), Registerer: reg, Recorder: recorder})
@@ -134,6 +139,7 @@ func startControllers(ctx context.Context, restCfg *rest.Config, client kubernet
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ns.Run(gctx) })
 	g.Go(func() error { return gc.Run(gctx) })
+	g.Go(func() error { return slices.Run(gctx, 5) })
 	g.Go(func() error { return eps.Run(gctx, 5) })
 	g.Go(func() error { return mirror.Run(gctx, 5) })
 	g.Go(func() error { return pgc.Run(gctx, 1) })

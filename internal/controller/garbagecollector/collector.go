@@ -28,6 +28,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Dependents are the resources whose objects may be collected.
 	Dependents []schema.GroupVersionResource
+	// Owners are further resources whose deletions make their dependents be
+	// checked at once (dependents are owners too, implicitly).
+	Owners []schema.GroupVersionResource
 	// Mapper resolves an owner reference's kind to its resource.
 	Mapper meta.RESTMapper
 }
@@ -45,7 +48,9 @@ type Collector struct {
 	opts      Options
 	queue     workqueue.TypedRateLimitingInterface[item]
 	informers []cache.SharedIndexInformer
-	deleted   prometheus.Counter
+	// ownerSynced reports the sync of the owner-only informers.
+	ownerSynced []cache.InformerSynced
+	deleted     prometheus.Counter
 }
 
 // New builds a Collector over the metadata informers of factory; the caller starts
@@ -97,6 +102,20 @@ func New(client metadata.Interface, factory metadatainformer.SharedInformerFacto
 		})
 		c.informers = append(c.informers, inf)
 	}
+	for _, gvr := range opts.Owners {
+		inf := factory.ForResource(gvr).Informer()
+		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			DeleteFunc: func(obj any) {
+				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = t.Obj
+				}
+				if acc, err := meta.Accessor(obj); err == nil {
+					c.enqueueDependents(acc.GetUID())
+				}
+			},
+		})
+		c.ownerSynced = append(c.ownerSynced, inf.HasSynced)
+	}
 	return c
 }
 
@@ -114,7 +133,7 @@ func (c *Collector) enqueueDependents(uid types.UID) {
 // Run collects until ctx ends.
 func (c *Collector) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
-	var synced []cache.InformerSynced
+	synced := append([]cache.InformerSynced(nil), c.ownerSynced...)
 	for _, inf := range c.informers {
 		synced = append(synced, inf.HasSynced)
 	}
