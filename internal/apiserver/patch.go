@@ -140,7 +140,9 @@ func (s *Server) apply(ctx context.Context, req request, body []byte, o writeOpt
 			a.SetName(req.name)
 			a.SetNamespace(req.namespace)
 		}
-		out, err := fm.Apply(live, applied.DeepCopyObject(), manager, o.force)
+		var out runtime.Object
+		var err error
+		s.stacks.do(ctx, func() { out, err = fm.Apply(live, applied.DeepCopyObject(), manager, o.force) })
 		if err != nil {
 			return nil, err
 		}

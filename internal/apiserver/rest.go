@@ -349,7 +349,7 @@ func (s *Server) create(ctx context.Context, req request, obj runtime.Object, o 
 		return nil, err
 	}
 	if fm := s.managers[res.Resource+"/"]; fm != nil && !o.applied {
-		obj = fm.UpdateNoErrors(res.New(), obj, o.manager)
+		s.stacks.do(ctx, func() { obj = fm.UpdateNoErrors(res.New(), obj, o.manager) })
 		acc, _ = meta.Accessor(obj)
 	}
 	key := s.key(res, acc.GetNamespace(), acc.GetName())
@@ -531,7 +531,7 @@ func (s *Server) update(ctx context.Context, req request, o writeOpts, mutate fu
 			return nil, 0, apierrors.NewInvalid(res.GVK().GroupKind(), req.name, errs)
 		}
 		if fm := s.managers[res.Resource+"/"+req.sub]; fm != nil && !o.applied {
-			obj = fm.UpdateNoErrors(old, obj, o.manager)
+			s.stacks.do(ctx, func() { obj = fm.UpdateNoErrors(old, obj, o.manager) })
 			acc, _ = meta.Accessor(obj)
 		}
 		// A stored object whose deletion was requested goes away once its last

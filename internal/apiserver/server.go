@@ -71,6 +71,7 @@ type Server struct {
 	managers  map[string]*managedfields.FieldManager
 	metrics   *metrics
 	nsCache   *namespaceCache
+	stacks    *stackPool
 	startedAt time.Time
 	// nextGenerate counts generateName suffix attempts, to vary them.
 	nextGenerate atomic.Uint64
@@ -102,6 +103,7 @@ func New(cfg Config) (*Server, error) {
 		startedAt: time.Now(),
 	}
 	s.nsCache = newNamespaceCache(s)
+	s.stacks = newStackPool()
 	tc := applyconfigurations.NewTypeConverter(c.scheme)
 	for _, res := range cfg.Resources {
 		p := res.groupPath()
@@ -129,6 +131,7 @@ func (r *Resource) groupPath() string {
 
 // Run keeps the server's caches current until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
+	go s.stacks.run(ctx)
 	return s.nsCache.run(ctx)
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +47,39 @@ type ControllerConfig struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// MaxEndpointsPerSlice caps the endpoints of one EndpointSlice (default 100).
 	MaxEndpointsPerSlice int
+	// Controllers selects controllers as kube-controller-manager's --controllers:
+	// "*" all, "name" enables one, "-name" disables one.
+	Controllers []string
+}
+
+// controllerNames lists every controller the manager runs.
+var controllerNames = []string{"namespace", "garbagecollector", "endpointslice", "endpoints", "endpointslicemirroring", "podgc"}
+
+// enabled tells whether controller name is selected by list.
+func enabled(list []string, name string) bool {
+	on := false
+	for _, item := range list {
+		switch item {
+		case "*":
+			on = true
+		case name:
+			on = true
+		case "-" + name:
+			return false
+		}
+	}
+	return on
+}
+
+// checkControllers refuses names that are no controller.
+func checkControllers(list []string) error {
+	for _, item := range list {
+		n := strings.TrimPrefix(item, "-")
+		if n != "*" && !slices.Contains(controllerNames, n) {
+			return fmt.Errorf("--controllers: unknown controller %q (known: %s)", n, strings.Join(controllerNames, ", "))
+		}
+	}
+	return nil
 }
 
 // runControllers runs the controllers on the elected server until ctx ends. It
@@ -119,30 +154,52 @@ func startControllers(ctx context.Context, restCfg *rest.Config, client kubernet
 
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
 	metaFactory := garbagecollector.NewFactory(meta)
-	gc := garbagecollector.New(meta, metaFactory, garbagecollector.Options{
-		Log:        log.With("controller", "garbagecollector"),
-		Registerer: reg,
-		Mapper:     mapper,
-		Dependents: []schema.GroupVersionResource{
-			{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"},
-			{Version: "v1", Resource: "endpoints"},
-			{Version: "v1", Resource: "pods"},
-		},
-		Owners: []schema.GroupVersionResource{{Version: "v1", Resource: "services"}},
-	})
-	slices := endpointslice.New(client, factory, endpointslice.Options{Log: log.With("controller", "endpointslice"), Registerer: reg, Recorder: recorder, MaxEndpointsPerSlice: cfg.MaxEndpointsPerSlice})
-	ns := namespace.New(client, dyn, log.With("controller", "namespace"))
-	eps := endpoints.New(client, factory, endpoints.Options{Log: log.With("controller", "endpoints"), Registerer: reg, Recorder: recorder})
-	mirror := mirroring.New(client, factory, mirroring.Options{Log: log.With("controller", "endpointslicemirroring"), Registerer: reg, Recorder: recorder})
-	pgc := podgc.New(client, factory, podgc.Options{Log: log.With("controller", "podgc"), Registerer: reg})
-
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return ns.Run(gctx) })
-	g.Go(func() error { return gc.Run(gctx) })
-	g.Go(func() error { return slices.Run(gctx, 5) })
-	g.Go(func() error { return eps.Run(gctx, 5) })
-	g.Go(func() error { return mirror.Run(gctx, 5) })
-	g.Go(func() error { return pgc.Run(gctx, 1) })
+	// Each constructor registers its informers; only enabled controllers are built,
+	// so a disabled one costs no watch and no cache.
+	build := map[string]func() func() error{
+		"namespace": func() func() error {
+			c := namespace.New(client, dyn, log.With("controller", "namespace"))
+			return func() error { return c.Run(gctx) }
+		},
+		"garbagecollector": func() func() error {
+			c := garbagecollector.New(meta, metaFactory, garbagecollector.Options{
+				Log:        log.With("controller", "garbagecollector"),
+				Registerer: reg,
+				Mapper:     mapper,
+				Dependents: []schema.GroupVersionResource{
+					{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"},
+					{Version: "v1", Resource: "endpoints"},
+					{Version: "v1", Resource: "pods"},
+				},
+				Owners: []schema.GroupVersionResource{{Version: "v1", Resource: "services"}},
+			})
+			return func() error { return c.Run(gctx) }
+		},
+		"endpointslice": func() func() error {
+			c := endpointslice.New(client, factory, endpointslice.Options{Log: log.With("controller", "endpointslice"), Registerer: reg, Recorder: recorder, MaxEndpointsPerSlice: cfg.MaxEndpointsPerSlice})
+			return func() error { return c.Run(gctx, 5) }
+		},
+		"endpoints": func() func() error {
+			c := endpoints.New(client, factory, endpoints.Options{Log: log.With("controller", "endpoints"), Registerer: reg, Recorder: recorder})
+			return func() error { return c.Run(gctx, 5) }
+		},
+		"endpointslicemirroring": func() func() error {
+			c := mirroring.New(client, factory, mirroring.Options{Log: log.With("controller", "endpointslicemirroring"), Registerer: reg, Recorder: recorder})
+			return func() error { return c.Run(gctx, 5) }
+		},
+		"podgc": func() func() error {
+			c := podgc.New(client, factory, podgc.Options{Log: log.With("controller", "podgc"), Registerer: reg})
+			return func() error { return c.Run(gctx, 1) }
+		},
+	}
+	for _, name := range controllerNames {
+		if !enabled(cfg.Controllers, name) {
+			log.Info("controller disabled", "controller", name)
+			continue
+		}
+		g.Go(build[name]())
+	}
 	factory.Start(gctx.Done())
 	metaFactory.Start(gctx.Done())
 	err = g.Wait()

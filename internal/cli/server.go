@@ -44,6 +44,8 @@ type ServerConfig struct {
 	Profiling        bool
 	// MaxEndpointsPerSlice is kube-controller-manager's --max-endpoints-per-slice.
 	MaxEndpointsPerSlice int
+	// Controllers selects the controllers to run (kube-controller-manager's --controllers).
+	Controllers []string
 }
 
 func newServerCommand(use, short string) *cobra.Command {
@@ -72,6 +74,7 @@ func newServerCommand(use, short string) *cobra.Command {
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "(logging) debug, info, warn or error")
 	f.DurationVar(&cfg.CompactInterval, "etcd-compaction-interval", 5*time.Minute, "(storage) how often history older than one interval is compacted; 0 disables")
 	f.DurationVar(&cfg.BookmarkInterval, "watch-bookmark-interval", time.Minute, "(api) how often watches receive bookmarks")
+	f.StringSliceVar(&cfg.Controllers, "controllers", []string{"*"}, "(controllers) controllers to run: '*' for all, 'name' to enable, '-name' to disable; names: "+strings.Join(controllerNames, ", "))
 	f.IntVar(&cfg.MaxEndpointsPerSlice, "max-endpoints-per-slice", 100, "(controllers) most endpoints in one EndpointSlice (1-1000)")
 	f.BoolVar(&cfg.Profiling, "profiling", true, "(api) serve Go profiles at /debug/pprof/ to authenticated clients")
 	f.DurationVar(&cfg.LeaseDuration, "leader-elect-lease-duration", 8*time.Second, "(controllers) how long a leader's lease lasts; a dead leader's controllers move to another server within about this long")
@@ -87,6 +90,9 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	portRange, err := allocator.ParsePortRange(cfg.NodePortRange)
 	if err != nil {
 		return fmt.Errorf("--service-node-port-range: %w", err)
+	}
+	if err := checkControllers(cfg.Controllers); err != nil {
+		return err
 	}
 	if cfg.MaxEndpointsPerSlice < 1 || cfg.MaxEndpointsPerSlice > 1000 {
 		return fmt.Errorf("--max-endpoints-per-slice: %d is not between 1 and 1000", cfg.MaxEndpointsPerSlice)
@@ -191,6 +197,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 		return runControllers(gctx, restCfg, ControllerConfig{
 			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.LeaseDuration * 2 / 3, RetryPeriod: cfg.LeaseDuration / 8,
 			MaxEndpointsPerSlice: cfg.MaxEndpointsPerSlice,
+			Controllers:          cfg.Controllers,
 		}, log.With("component", "controller-manager"), reg)
 	})
 	g.Go(func() error { return api.Run(gctx) })
