@@ -20,6 +20,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/svcnet/svcnet/internal/allocator"
 	"github.com/svcnet/svcnet/internal/apiserver"
@@ -105,6 +106,8 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)
 	}
+	// client-go logs through klog; send it to the same structured log.
+	klog.SetSlogLogger(log)
 	firstIP, _ := ipRange.Nth(1)
 	hosts := append([]string{}, cfg.TLSSANs...)
 	if cfg.AdvertiseAddress != "" {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ type server struct {
 	kubeconfig string
 	args       []string
 	cmd        *exec.Cmd
-	logs       *bytes.Buffer
+	logs       *syncBuffer
 	home       string
 	port       int
 }
@@ -83,7 +84,7 @@ func (s *server) start() {
 	}
 	_ = os.Remove(s.kubeconfig)
 	cmd := exec.Command(binary, args...)
-	s.logs = &bytes.Buffer{}
+	s.logs = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -92,6 +93,24 @@ func (s *server) start() {
 	s.cmd = cmd
 	t.Cleanup(s.stop)
 	s.waitReady(60 * time.Second)
+}
+
+// syncBuffer collects a process's output; tests read it while the process writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // freePort returns a loopback port that was free a moment ago; a server keeps it
