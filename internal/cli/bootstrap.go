@@ -21,14 +21,25 @@ var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-n
 // system namespaces and the `kubernetes` Service in default, which gets the first
 // address of the range. Like kube-apiserver it recreates them when deleted, checking
 // every reconcileEvery (sooner while a pass fails).
-func bootstrap(ctx context.Context, _ *storage.Store, api *apiserver.Server, alloc *serviceAllocations, log *slog.Logger) error {
+// done is closed after the first successful pass, so work that needs those objects
+// (the controllers' Lease lives in kube-system) can wait for it.
+func bootstrap(ctx context.Context, _ *storage.Store, api *apiserver.Server, alloc *serviceAllocations, log *slog.Logger, done chan<- struct{}) error {
 	const reconcileEvery = 10 * time.Second
 	for {
 		wait := reconcileEvery
-		if err := bootstrapOnce(ctx, api, alloc); err != nil {
-			if ctx.Err() != nil {
-				return nil
+		switch err := bootstrapOnce(ctx, api, alloc); {
+		case err == nil:
+			if done != nil {
+				close(done)
+				done = nil
 			}
+		case ctx.Err() != nil:
+			return nil
+		case alloc.ready() != nil:
+			// Start-up: the allocation view is still loading.
+			log.Debug("bootstrap objects waiting", "err", err)
+			wait = 100 * time.Millisecond
+		default:
 			log.Warn("bootstrap objects", "err", err)
 			wait = 500 * time.Millisecond
 		}

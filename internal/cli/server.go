@@ -196,7 +196,13 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	restCfg.Host = "https://" + net.JoinHostPort(loopbackHost(cfg.BindAddress), strconv.Itoa(port))
 
 	g, gctx := errgroup.WithContext(ctx)
+	bootstrapped := make(chan struct{})
 	g.Go(func() error {
+		select {
+		case <-bootstrapped:
+		case <-gctx.Done():
+			return nil
+		}
 		return runControllers(gctx, restCfg, ControllerConfig{
 			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.LeaseDuration * 2 / 3, RetryPeriod: cfg.LeaseDuration / 8,
 			MaxEndpointsPerSlice: cfg.MaxEndpointsPerSlice,
@@ -205,7 +211,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	})
 	g.Go(func() error { return api.Run(gctx) })
 	g.Go(func() error { return alloc.run(gctx) })
-	g.Go(func() error { return bootstrap(gctx, store, api, alloc, log) })
+	g.Go(func() error { return bootstrap(gctx, store, api, alloc, log, bootstrapped) })
 	if cfg.CompactInterval > 0 {
 		g.Go(func() error { return compactLoop(gctx, store, cfg.CompactInterval, log) })
 	}
