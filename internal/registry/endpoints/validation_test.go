@@ -3,6 +3,7 @@ package endpoints
 import (
 	"encoding/json"
 	"errors"
+	"github.com/svcnet/svcnet/internal/registry/registrytest"
 	"io"
 	"os"
 	"testing"
@@ -16,26 +17,6 @@ import (
 // Addresses in these tests: 10.0.0.0/8 and 2001:db8::/32 are ordinary
 // endpoint addresses; 127/8, 169.254/16, 224.0.0/24, fe80::/10 and the
 // unspecified addresses are the special ranges the validation rejects.
-
-// wantErr names one expected validation error. An empty detail is not checked.
-type wantErr struct {
-	typ    field.ErrorType
-	field  string
-	detail string
-}
-
-func checkErrs(t *testing.T, got field.ErrorList, want []wantErr) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors %v; want %d %v", len(got), got, len(want), want)
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Type != w.typ || g.Field != w.field || (w.detail != "" && g.Detail != w.detail) {
-			t.Errorf("error %d = {%s %s %q}; want {%s %s %q}", i, g.Type, g.Field, g.Detail, w.typ, w.field, w.detail)
-		}
-	}
-}
 
 func validEndpoints() *corev1.Endpoints {
 	return &corev1.Endpoints{
@@ -53,7 +34,7 @@ func TestValidateCreate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(ep *corev1.Endpoints)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "valid", mutate: func(*corev1.Endpoints) {}},
 		{
@@ -75,55 +56,55 @@ func TestValidateCreate(t *testing.T) {
 		{
 			name:   "name not a DNS subdomain",
 			mutate: func(ep *corev1.Endpoints) { ep.Name = "My_Service" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name"}},
 		},
 		{
 			name:   "namespace missing",
 			mutate: func(ep *corev1.Endpoints) { ep.Namespace = "" },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "metadata.namespace"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "metadata.namespace"}},
 		},
 		{
 			name:   "subset without addresses",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses = nil },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "subsets[0]", detail: "must specify `addresses` or `notReadyAddresses`"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "subsets[0]", Detail: "must specify `addresses` or `notReadyAddresses`"}},
 		},
 		{
 			name:   "loopback address",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].IP = "127.0.0.1" },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].ip",
-				detail: "may not be in the loopback range (127.0.0.0/8, ::1/128)"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].ip",
+				Detail: "may not be in the loopback range (127.0.0.0/8, ::1/128)"}},
 		},
 		{
 			name:   "ipv6 loopback",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].IP = "::1" },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].ip",
-				detail: "may not be in the loopback range (127.0.0.0/8, ::1/128)"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].ip",
+				Detail: "may not be in the loopback range (127.0.0.0/8, ::1/128)"}},
 		},
 		{
 			name:   "link-local unicast",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].IP = "169.254.169.254" },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].ip",
-				detail: "may not be in the link-local range (169.254.0.0/16, fe80::/10)"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].ip",
+				Detail: "may not be in the link-local range (169.254.0.0/16, fe80::/10)"}},
 		},
 		{
 			name:   "ipv6 link-local unicast",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].IP = "fe80::1" },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].ip",
-				detail: "may not be in the link-local range (169.254.0.0/16, fe80::/10)"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].ip",
+				Detail: "may not be in the link-local range (169.254.0.0/16, fe80::/10)"}},
 		},
 		{
 			name: "link-local multicast in not-ready addresses",
 			mutate: func(ep *corev1.Endpoints) {
 				ep.Subsets[0].NotReadyAddresses = []corev1.EndpointAddress{{IP: "224.0.0.251"}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].notReadyAddresses[0].ip",
-				detail: "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].notReadyAddresses[0].ip",
+				Detail: "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"}},
 		},
 		{
 			name:   "unspecified address",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].IP = "0.0.0.0" },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].ip",
-				detail: "may not be unspecified (0.0.0.0)"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].ip",
+				Detail: "may not be unspecified (0.0.0.0)"}},
 		},
 		{
 			name:   "non-canonical ipv6 is accepted",
@@ -132,7 +113,7 @@ func TestValidateCreate(t *testing.T) {
 		{
 			name:   "leading zeros",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].IP = "010.1.2.3" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].ip", detail: "must not have leading 0s"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].ip", Detail: "must not have leading 0s"}},
 		},
 		{
 			name:   "global multicast is allowed",
@@ -141,72 +122,72 @@ func TestValidateCreate(t *testing.T) {
 		{
 			name:   "not an IP",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].IP = "my-host" },
-			want: []wantErr{
-				{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].ip", detail: "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"},
-				{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].ip", detail: "must be a valid IP address"},
+			want: []registrytest.WantErr{
+				{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].ip", Detail: "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"},
+				{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].ip", Detail: "must be a valid IP address"},
 			},
 		},
 		{
 			name:   "hostname not a DNS label",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].Hostname = "web.0" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].hostname"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].hostname"}},
 		},
 		{
 			name:   "node name invalid",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].NodeName = ptr("Node_A") },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].nodeName"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].nodeName"}},
 		},
 		{
 			name: "two ports need names",
 			mutate: func(ep *corev1.Endpoints) {
 				ep.Subsets[0].Ports = []corev1.EndpointPort{{Name: "http", Port: 80, Protocol: "TCP"}, {Port: 443, Protocol: "TCP"}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeRequired, field: "subsets[0].ports[1].name"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "subsets[0].ports[1].name"}},
 		},
 		{
 			name: "duplicate port names",
 			mutate: func(ep *corev1.Endpoints) {
 				ep.Subsets[0].Ports = []corev1.EndpointPort{{Name: "http", Port: 80, Protocol: "TCP"}, {Name: "http", Port: 81, Protocol: "TCP"}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeDuplicate, field: "subsets[0].ports[1].name"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "subsets[0].ports[1].name"}},
 		},
 		{
 			name:   "port name not a DNS label",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Ports[0].Name = "HTTP" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].ports[0].name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].ports[0].name"}},
 		},
 		{
 			name:   "port zero",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Ports[0].Port = 0 },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].ports[0].port", detail: "must be between 1 and 65535, inclusive"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].ports[0].port", Detail: "must be between 1 and 65535, inclusive"}},
 		},
 		{
 			name:   "port too large",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Ports[0].Port = 65536 },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].ports[0].port"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].ports[0].port"}},
 		},
 		{
 			name:   "protocol missing",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Ports[0].Protocol = "" },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "subsets[0].ports[0].protocol"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "subsets[0].ports[0].protocol"}},
 		},
 		{
 			name:   "protocol unknown",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Ports[0].Protocol = "ICMP" },
-			want: []wantErr{{typ: field.ErrorTypeNotSupported, field: "subsets[0].ports[0].protocol",
-				detail: `supported values: "SCTP", "TCP", "UDP"`}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "subsets[0].ports[0].protocol",
+				Detail: `supported values: "SCTP", "TCP", "UDP"`}},
 		},
 		{
 			name:   "appProtocol not a qualified name",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Ports[0].AppProtocol = ptr("not valid") },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].ports[0].appProtocol"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].ports[0].appProtocol"}},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ep := validEndpoints()
 			tc.mutate(ep)
-			checkErrs(t, ValidateCreate(ep), tc.want)
+			registrytest.CheckErrs(t, ValidateCreate(ep), tc.want)
 		})
 	}
 }
@@ -215,19 +196,19 @@ func TestValidateUpdate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(ep *corev1.Endpoints)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "new address", mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].IP = "10.1.2.4" }},
 		{name: "node name changes", mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].NodeName = ptr("node-b") }},
 		{
 			name:   "name is immutable",
 			mutate: func(ep *corev1.Endpoints) { ep.Name = "other" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name", detail: "field is immutable"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name", Detail: "field is immutable"}},
 		},
 		{
 			name:   "new object still validated",
 			mutate: func(ep *corev1.Endpoints) { ep.Subsets[0].Addresses[0].IP = "127.0.0.2" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "subsets[0].addresses[0].ip"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "subsets[0].addresses[0].ip"}},
 		},
 	}
 	for _, tc := range tests {
@@ -236,7 +217,7 @@ func TestValidateUpdate(t *testing.T) {
 			old.ResourceVersion = "5"
 			ep := old.DeepCopy()
 			tc.mutate(ep)
-			checkErrs(t, ValidateUpdate(ep, old), tc.want)
+			registrytest.CheckErrs(t, ValidateUpdate(ep, old), tc.want)
 		})
 	}
 }
@@ -294,19 +275,19 @@ func TestValidateNonSpecialIP(t *testing.T) {
 	tests := []struct {
 		name string
 		ip   string
-		want []wantErr
+		want []registrytest.WantErr
 	}{
 		{name: "ordinary v4", ip: "1.2.3.4"},
 		{name: "ordinary v6", ip: "2001:db8::5"},
 		{name: "private v4", ip: "192.168.0.10"},
-		{name: "v6 unspecified", ip: "::", want: []wantErr{{typ: field.ErrorTypeInvalid, field: "ip", detail: "may not be unspecified (::)"}}},
-		{name: "v6 link-local multicast", ip: "ff02::1", want: []wantErr{{typ: field.ErrorTypeInvalid, field: "ip",
-			detail: "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"}}},
-		{name: "garbage", ip: "1.2.3", want: []wantErr{{typ: field.ErrorTypeInvalid, field: "ip", detail: "must be a valid IP address"}}},
+		{name: "v6 unspecified", ip: "::", want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "ip", Detail: "may not be unspecified (::)"}}},
+		{name: "v6 link-local multicast", ip: "ff02::1", want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "ip",
+			Detail: "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"}}},
+		{name: "garbage", ip: "1.2.3", want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "ip", Detail: "must be a valid IP address"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkErrs(t, ValidateNonSpecialIP(tc.ip, field.NewPath("ip")), tc.want)
+			registrytest.CheckErrs(t, ValidateNonSpecialIP(tc.ip, field.NewPath("ip")), tc.want)
 		})
 	}
 }

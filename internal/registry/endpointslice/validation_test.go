@@ -2,6 +2,7 @@ package endpointslice
 
 import (
 	"fmt"
+	"github.com/svcnet/svcnet/internal/registry/registrytest"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,26 +13,6 @@ import (
 
 // Addresses in these tests: 10.0.0.0/8 and 2001:db8::/32 are ordinary
 // endpoint addresses; loopback, link-local and unspecified ones are rejected.
-
-// wantErr names one expected validation error. An empty detail is not checked.
-type wantErr struct {
-	typ    field.ErrorType
-	field  string
-	detail string
-}
-
-func checkErrs(t *testing.T, got field.ErrorList, want []wantErr) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors %v; want %d %v", len(got), got, len(want), want)
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Type != w.typ || g.Field != w.field || (w.detail != "" && g.Detail != w.detail) {
-			t.Errorf("error %d = {%s %s %q}; want {%s %s %q}", i, g.Type, g.Field, g.Detail, w.typ, w.field, w.detail)
-		}
-	}
-}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -59,7 +40,7 @@ func TestValidateCreate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(s *discoveryv1.EndpointSlice)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "valid", mutate: func(*discoveryv1.EndpointSlice) {}},
 		{name: "placeholder without endpoints or ports", mutate: func(s *discoveryv1.EndpointSlice) { s.Endpoints, s.Ports = nil, nil }},
@@ -83,27 +64,27 @@ func TestValidateCreate(t *testing.T) {
 		{
 			name:   "name not a DNS subdomain",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Name = "Web" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name"}},
 		},
 		{
 			name:   "address type missing",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.AddressType = "" },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "addressType"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "addressType"}},
 		},
 		{
 			name:   "address type unknown",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.AddressType = "IP" },
-			want:   []wantErr{{typ: field.ErrorTypeNotSupported, field: "addressType", detail: `supported values: "FQDN", "IPv4", "IPv6"`}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "addressType", Detail: `supported values: "FQDN", "IPv4", "IPv6"`}},
 		},
 		{
 			name:   "endpoint without addresses",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Addresses = nil },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "endpoints[0].addresses", detail: "must contain at least 1 address"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "endpoints[0].addresses", Detail: "must contain at least 1 address"}},
 		},
 		{
 			name:   "too many addresses",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Addresses = many(101) },
-			want:   []wantErr{{typ: field.ErrorTypeTooMany, field: "endpoints[0].addresses"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeTooMany, Field: "endpoints[0].addresses"}},
 		},
 		{
 			name: "too many endpoints",
@@ -112,12 +93,12 @@ func TestValidateCreate(t *testing.T) {
 					s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{"10.1.1.1"}})
 				}
 			},
-			want: []wantErr{{typ: field.ErrorTypeTooMany, field: "endpoints", detail: "must have at most 1000 items"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeTooMany, Field: "endpoints", Detail: "must have at most 1000 items"}},
 		},
 		{
 			name:   "ipv6 address in ipv4 slice",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Addresses = []string{"2001:db8::1"} },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "endpoints[0].addresses[0]", detail: "must be an IPv4 address"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "endpoints[0].addresses[0]", Detail: "must be an IPv4 address"}},
 		},
 		{
 			name: "ipv4 address in ipv6 slice",
@@ -125,13 +106,13 @@ func TestValidateCreate(t *testing.T) {
 				s.AddressType = discoveryv1.AddressTypeIPv6
 				s.Endpoints[0].Addresses = []string{"10.0.0.1"}
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "endpoints[0].addresses[0]", detail: "must be an IPv6 address"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "endpoints[0].addresses[0]", Detail: "must be an IPv6 address"}},
 		},
 		{
 			name:   "loopback address",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Addresses = []string{"127.0.0.1"} },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "endpoints[0].addresses[0]",
-				detail: "may not be in the loopback range (127.0.0.0/8, ::1/128)"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "endpoints[0].addresses[0]",
+				Detail: "may not be in the loopback range (127.0.0.0/8, ::1/128)"}},
 		},
 		{
 			name: "ipv6 link-local address",
@@ -139,13 +120,13 @@ func TestValidateCreate(t *testing.T) {
 				s.AddressType = discoveryv1.AddressTypeIPv6
 				s.Endpoints[0].Addresses = []string{"fe80::1"}
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "endpoints[0].addresses[0]",
-				detail: "may not be in the link-local range (169.254.0.0/16, fe80::/10)"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "endpoints[0].addresses[0]",
+				Detail: "may not be in the link-local range (169.254.0.0/16, fe80::/10)"}},
 		},
 		{
 			name:   "not an IP",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Addresses = []string{"10.0.0"} },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "endpoints[0].addresses[0]", detail: "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "endpoints[0].addresses[0]", Detail: "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"}},
 		},
 		{
 			name: "fqdn not fully qualified",
@@ -153,17 +134,17 @@ func TestValidateCreate(t *testing.T) {
 				s.AddressType = discoveryv1.AddressTypeFQDN
 				s.Endpoints[0].Addresses = []string{"backend"}
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "endpoints[0].addresses[0]"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "endpoints[0].addresses[0]"}},
 		},
 		{
 			name:   "node name invalid",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].NodeName = ptr("Node A") },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "endpoints[0].nodeName"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "endpoints[0].nodeName"}},
 		},
 		{
 			name:   "hostname not a DNS label",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Hostname = ptr("web.0") },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "endpoints[0].hostname"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "endpoints[0].hostname"}},
 		},
 		{
 			name: "too many zone hints",
@@ -174,21 +155,21 @@ func TestValidateCreate(t *testing.T) {
 				}
 				s.Endpoints[0].Hints = h
 			},
-			want: []wantErr{{typ: field.ErrorTypeTooMany, field: "endpoints[0].hints.forZones"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeTooMany, Field: "endpoints[0].hints.forZones"}},
 		},
 		{
 			name: "duplicate zone hint",
 			mutate: func(s *discoveryv1.EndpointSlice) {
 				s.Endpoints[0].Hints = &discoveryv1.EndpointHints{ForZones: []discoveryv1.ForZone{{Name: "a"}, {Name: "a"}}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeDuplicate, field: "endpoints[0].hints.forZones[1].name"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "endpoints[0].hints.forZones[1].name"}},
 		},
 		{
 			name: "node hint invalid",
 			mutate: func(s *discoveryv1.EndpointSlice) {
 				s.Endpoints[0].Hints = &discoveryv1.EndpointHints{ForNodes: []discoveryv1.ForNode{{Name: "Node_A"}}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "endpoints[0].hints.forNodes[0].name"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "endpoints[0].hints.forNodes[0].name"}},
 		},
 		{
 			name: "too many ports",
@@ -198,53 +179,53 @@ func TestValidateCreate(t *testing.T) {
 					s.Ports = append(s.Ports, discoveryv1.EndpointPort{Name: ptr(fmt.Sprintf("p%d", i)), Protocol: ptr(corev1.ProtocolTCP)})
 				}
 			},
-			want: []wantErr{{typ: field.ErrorTypeTooMany, field: "ports", detail: "must have at most 100 items"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeTooMany, Field: "ports", Detail: "must have at most 100 items"}},
 		},
 		{
 			name:   "port name not a DNS label",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Ports[0].Name = ptr("Http") },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "ports[0].name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "ports[0].name"}},
 		},
 		{
 			name: "duplicate port names",
 			mutate: func(s *discoveryv1.EndpointSlice) {
 				s.Ports = append(s.Ports, discoveryv1.EndpointPort{Name: ptr("http"), Port: ptr(int32(8081)), Protocol: ptr(corev1.ProtocolTCP)})
 			},
-			want: []wantErr{{typ: field.ErrorTypeDuplicate, field: "ports[1].name"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "ports[1].name"}},
 		},
 		{
 			name: "two unnamed ports",
 			mutate: func(s *discoveryv1.EndpointSlice) {
 				s.Ports = []discoveryv1.EndpointPort{{Name: ptr(""), Protocol: ptr(corev1.ProtocolTCP)}, {Protocol: ptr(corev1.ProtocolUDP)}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeDuplicate, field: "ports[1].name"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "ports[1].name"}},
 		},
 		{
 			name:   "port out of range",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Ports[0].Port = ptr(int32(70000)) },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "ports[0].port", detail: "must be between 0 and 65535, inclusive"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "ports[0].port", Detail: "must be between 0 and 65535, inclusive"}},
 		},
 		{
 			name:   "protocol missing",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Ports[0].Protocol = nil },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "ports[0].protocol"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "ports[0].protocol"}},
 		},
 		{
 			name:   "protocol unknown",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Ports[0].Protocol = ptr(corev1.Protocol("tcp")) },
-			want:   []wantErr{{typ: field.ErrorTypeNotSupported, field: "ports[0].protocol"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "ports[0].protocol"}},
 		},
 		{
 			name:   "appProtocol invalid",
 			mutate: func(s *discoveryv1.EndpointSlice) { s.Ports[0].AppProtocol = ptr("a b") },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "ports[0].appProtocol"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "ports[0].appProtocol"}},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := validSlice()
 			tc.mutate(s)
-			checkErrs(t, ValidateCreate(s), tc.want)
+			registrytest.CheckErrs(t, ValidateCreate(s), tc.want)
 		})
 	}
 }
@@ -253,7 +234,7 @@ func TestValidateUpdate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(s *discoveryv1.EndpointSlice)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "endpoints change", mutate: func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Addresses = []string{"10.0.0.2"} }},
 		{
@@ -262,7 +243,7 @@ func TestValidateUpdate(t *testing.T) {
 				s.AddressType = discoveryv1.AddressTypeIPv6
 				s.Endpoints = nil
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "addressType", detail: "field is immutable"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "addressType", Detail: "field is immutable"}},
 		},
 	}
 	for _, tc := range tests {
@@ -271,7 +252,7 @@ func TestValidateUpdate(t *testing.T) {
 			old.ResourceVersion = "7"
 			s := old.DeepCopy()
 			tc.mutate(s)
-			checkErrs(t, ValidateUpdate(s, old), tc.want)
+			registrytest.CheckErrs(t, ValidateUpdate(s, old), tc.want)
 		})
 	}
 }

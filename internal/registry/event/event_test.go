@@ -1,6 +1,7 @@
 package event
 
 import (
+	"github.com/svcnet/svcnet/internal/registry/registrytest"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,26 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
-
-// wantErr names one expected validation error. An empty detail is not checked.
-type wantErr struct {
-	typ    field.ErrorType
-	field  string
-	detail string
-}
-
-func checkErrs(t *testing.T, got field.ErrorList, want []wantErr) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors %v; want %d %v", len(got), got, len(want), want)
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Type != w.typ || g.Field != w.field || (w.detail != "" && g.Detail != w.detail) {
-			t.Errorf("error %d = {%s %s %q}; want {%s %s %q}", i, g.Type, g.Field, g.Detail, w.typ, w.field, w.detail)
-		}
-	}
-}
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
@@ -68,7 +49,7 @@ func TestValidateCreate(t *testing.T) {
 	tests := []struct {
 		name string
 		ev   func() *corev1.Event
-		want []wantErr
+		want []registrytest.WantErr
 	}{
 		{name: "old style", ev: oldStyle},
 		{name: "new style", ev: newStyle},
@@ -91,7 +72,7 @@ func TestValidateCreate(t *testing.T) {
 		{
 			name: "namespace mismatch",
 			ev:   func() *corev1.Event { ev := oldStyle(); ev.InvolvedObject.Namespace = "other"; return ev },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "involvedObject.namespace", detail: "does not match event.namespace"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "involvedObject.namespace", Detail: "does not match event.namespace"}},
 		},
 		{
 			name: "cluster-scoped object outside default",
@@ -101,7 +82,7 @@ func TestValidateCreate(t *testing.T) {
 				ev.InvolvedObject = corev1.ObjectReference{Kind: "Node", Name: "node-a"}
 				return ev
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "involvedObject.namespace", detail: "does not match event.namespace"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "involvedObject.namespace", Detail: "does not match event.namespace"}},
 		},
 		{
 			name: "new style cluster-scoped object in kube-system",
@@ -119,54 +100,54 @@ func TestValidateCreate(t *testing.T) {
 				ev.ReportingController, ev.ReportingInstance = "", ""
 				return ev
 			},
-			want: []wantErr{
+			want: []registrytest.WantErr{
 				// As in kube-apiserver, the empty name is also reported as malformed.
-				{typ: field.ErrorTypeRequired, field: "reportingComponent"},
-				{typ: field.ErrorTypeInvalid, field: "reportingComponent", detail: "name part must be non-empty"},
-				{typ: field.ErrorTypeInvalid, field: "reportingComponent"},
-				{typ: field.ErrorTypeRequired, field: "reportingInstance"},
+				{Type: field.ErrorTypeRequired, Field: "reportingComponent"},
+				{Type: field.ErrorTypeInvalid, Field: "reportingComponent", Detail: "name part must be non-empty"},
+				{Type: field.ErrorTypeInvalid, Field: "reportingComponent"},
+				{Type: field.ErrorTypeRequired, Field: "reportingInstance"},
 			},
 		},
 		{
 			name: "new style without action and reason",
 			ev:   func() *corev1.Event { ev := newStyle(); ev.Action, ev.Reason = "", ""; return ev },
-			want: []wantErr{
-				{typ: field.ErrorTypeRequired, field: "action"},
-				{typ: field.ErrorTypeRequired, field: "reason"},
+			want: []registrytest.WantErr{
+				{Type: field.ErrorTypeRequired, Field: "action"},
+				{Type: field.ErrorTypeRequired, Field: "reason"},
 			},
 		},
 		{
 			name: "new style reason too long",
 			ev:   func() *corev1.Event { ev := newStyle(); ev.Reason = strings.Repeat("r", 129); return ev },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "reason", detail: "can have at most 128 characters"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "reason", Detail: "can have at most 128 characters"}},
 		},
 		{
 			name: "new style message too long",
 			ev:   func() *corev1.Event { ev := newStyle(); ev.Message = strings.Repeat("m", 1025); return ev },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "message", detail: "can have at most 1024 characters"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "message", Detail: "can have at most 1024 characters"}},
 		},
 		{
 			name: "unknown type",
 			ev:   func() *corev1.Event { ev := oldStyle(); ev.Type = "Error"; return ev },
-			want: []wantErr{{typ: field.ErrorTypeNotSupported, field: "type", detail: `supported values: "Normal", "Warning"`}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "type", Detail: `supported values: "Normal", "Warning"`}},
 		},
 		{
 			name: "name with a slash",
 			ev:   func() *corev1.Event { ev := oldStyle(); ev.Name = "a/b"; return ev },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name", detail: "may not contain '/'"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name", Detail: "may not contain '/'"}},
 		},
 		{
 			name: "namespace missing",
 			ev:   func() *corev1.Event { ev := oldStyle(); ev.Namespace = ""; ev.InvolvedObject.Namespace = ""; return ev },
-			want: []wantErr{
-				{typ: field.ErrorTypeInvalid, field: "namespace"},
-				{typ: field.ErrorTypeRequired, field: "metadata.namespace"},
+			want: []registrytest.WantErr{
+				{Type: field.ErrorTypeInvalid, Field: "namespace"},
+				{Type: field.ErrorTypeRequired, Field: "metadata.namespace"},
 			},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkErrs(t, ValidateCreate(tc.ev()), tc.want)
+			registrytest.CheckErrs(t, ValidateCreate(tc.ev()), tc.want)
 		})
 	}
 }
@@ -175,13 +156,13 @@ func TestValidateUpdate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(ev *corev1.Event)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "recorder bumps count", mutate: func(ev *corev1.Event) { ev.Count++; ev.LastTimestamp = metav1.NewTime(t0) }},
 		{
 			name:   "rename",
 			mutate: func(ev *corev1.Event) { ev.Name = "other" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name", detail: "field is immutable"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name", Detail: "field is immutable"}},
 		},
 	}
 	for _, tc := range tests {
@@ -189,7 +170,7 @@ func TestValidateUpdate(t *testing.T) {
 			old := oldStyle()
 			ev := old.DeepCopy()
 			tc.mutate(ev)
-			checkErrs(t, ValidateUpdate(ev, old), tc.want)
+			registrytest.CheckErrs(t, ValidateUpdate(ev, old), tc.want)
 		})
 	}
 }

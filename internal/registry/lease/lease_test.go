@@ -1,6 +1,7 @@
 package lease
 
 import (
+	"github.com/svcnet/svcnet/internal/registry/registrytest"
 	"reflect"
 	"testing"
 	"time"
@@ -10,26 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
-
-// wantErr names one expected validation error. An empty detail is not checked.
-type wantErr struct {
-	typ    field.ErrorType
-	field  string
-	detail string
-}
-
-func checkErrs(t *testing.T, got field.ErrorList, want []wantErr) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors %v; want %d %v", len(got), got, len(want), want)
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Type != w.typ || g.Field != w.field || (w.detail != "" && g.Detail != w.detail) {
-			t.Errorf("error %d = {%s %s %q}; want {%s %s %q}", i, g.Type, g.Field, g.Detail, w.typ, w.field, w.detail)
-		}
-	}
-}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -48,36 +29,36 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(l *coordinationv1.Lease)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "valid", mutate: func(*coordinationv1.Lease) {}},
 		{name: "empty spec", mutate: func(l *coordinationv1.Lease) { l.Spec = coordinationv1.LeaseSpec{} }},
 		{
 			name:   "name not a DNS subdomain",
 			mutate: func(l *coordinationv1.Lease) { l.Name = "Leader" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name"}},
 		},
 		{
 			name:   "cluster-scoped lease",
 			mutate: func(l *coordinationv1.Lease) { l.Namespace = "" },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "metadata.namespace"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "metadata.namespace"}},
 		},
 		{
 			name:   "zero duration",
 			mutate: func(l *coordinationv1.Lease) { l.Spec.LeaseDurationSeconds = ptr(int32(0)) },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.leaseDurationSeconds", detail: "must be greater than 0"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.leaseDurationSeconds", Detail: "must be greater than 0"}},
 		},
 		{
 			name:   "negative transitions",
 			mutate: func(l *coordinationv1.Lease) { l.Spec.LeaseTransitions = ptr(int32(-1)) },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.leaseTransitions", detail: "must be greater than or equal to 0"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.leaseTransitions", Detail: "must be greater than or equal to 0"}},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"/create", func(t *testing.T) {
 			l := validLease()
 			tc.mutate(l)
-			checkErrs(t, ValidateCreate(l), tc.want)
+			registrytest.CheckErrs(t, ValidateCreate(l), tc.want)
 		})
 		t.Run(tc.name+"/update", func(t *testing.T) {
 			old := validLease()
@@ -85,12 +66,12 @@ func TestValidate(t *testing.T) {
 			tc.mutate(l)
 			want := tc.want
 			if l.Name != old.Name {
-				want = append([]wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name", detail: "field is immutable"}}, want...)
+				want = append([]registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name", Detail: "field is immutable"}}, want...)
 			}
 			if l.Namespace != old.Namespace {
-				want = append([]wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.namespace", detail: "field is immutable"}}, want...)
+				want = append([]registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.namespace", Detail: "field is immutable"}}, want...)
 			}
-			checkErrs(t, ValidateUpdate(l, old), want)
+			registrytest.CheckErrs(t, ValidateUpdate(l, old), want)
 		})
 	}
 }

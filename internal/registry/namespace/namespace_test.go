@@ -1,6 +1,7 @@
 package namespace
 
 import (
+	"github.com/svcnet/svcnet/internal/registry/registrytest"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,26 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
-
-// wantErr names one expected validation error. An empty detail is not checked.
-type wantErr struct {
-	typ    field.ErrorType
-	field  string
-	detail string
-}
-
-func checkErrs(t *testing.T, got field.ErrorList, want []wantErr) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors %v; want %d %v", len(got), got, len(want), want)
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Type != w.typ || g.Field != w.field || (w.detail != "" && g.Detail != w.detail) {
-			t.Errorf("error %d = {%s %s %q}; want {%s %s %q}", i, g.Type, g.Field, g.Detail, w.typ, w.field, w.detail)
-		}
-	}
-}
 
 // created returns a namespace as the server would store it after a create.
 func created(name string) *corev1.Namespace {
@@ -99,14 +80,14 @@ func TestValidateCreate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(ns *corev1.Namespace)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "valid", mutate: func(*corev1.Namespace) {}},
 		{name: "qualified finalizer", mutate: func(ns *corev1.Namespace) { ns.Spec.Finalizers = append(ns.Spec.Finalizers, "example.com/x") }},
 		{
 			name:   "name with dot is not a label",
 			mutate: func(ns *corev1.Namespace) { ns.Name = "team.a"; ns.Labels[corev1.LabelMetadataName] = "team.a" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name"}},
 		},
 		{
 			name: "name too long",
@@ -115,43 +96,43 @@ func TestValidateCreate(t *testing.T) {
 				ns.Name = n
 				ns.Labels[corev1.LabelMetadataName] = n
 			},
-			want: []wantErr{
-				{typ: field.ErrorTypeInvalid, field: "metadata.name", detail: "must be no more than 63 characters"},
-				{typ: field.ErrorTypeInvalid, field: "metadata.labels", detail: "must be no more than 63 bytes"},
+			want: []registrytest.WantErr{
+				{Type: field.ErrorTypeInvalid, Field: "metadata.name", Detail: "must be no more than 63 characters"},
+				{Type: field.ErrorTypeInvalid, Field: "metadata.labels", Detail: "must be no more than 63 bytes"},
 			},
 		},
 		{
 			name:   "namespace set",
 			mutate: func(ns *corev1.Namespace) { ns.Namespace = "default" },
-			want:   []wantErr{{typ: field.ErrorTypeForbidden, field: "metadata.namespace", detail: "not allowed on this type"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "metadata.namespace", Detail: "not allowed on this type"}},
 		},
 		{
 			name:   "name label missing",
 			mutate: func(ns *corev1.Namespace) { delete(ns.Labels, corev1.LabelMetadataName) },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "metadata.labels[kubernetes.io/metadata.name]", detail: "must be 'team-a'"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "metadata.labels[kubernetes.io/metadata.name]", Detail: "must be 'team-a'"}},
 		},
 		{
 			name:   "name label differs",
 			mutate: func(ns *corev1.Namespace) { ns.Labels[corev1.LabelMetadataName] = "other" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.labels[kubernetes.io/metadata.name]", detail: "must be 'team-a'"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.labels[kubernetes.io/metadata.name]", Detail: "must be 'team-a'"}},
 		},
 		{
 			name:   "unqualified unknown finalizer",
 			mutate: func(ns *corev1.Namespace) { ns.Spec.Finalizers = append(ns.Spec.Finalizers, "cleanup") },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.finalizers",
-				detail: "name is neither a standard finalizer name nor is it fully qualified"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.finalizers",
+				Detail: "name is neither a standard finalizer name nor is it fully qualified"}},
 		},
 		{
 			name:   "malformed finalizer",
 			mutate: func(ns *corev1.Namespace) { ns.Spec.Finalizers = append(ns.Spec.Finalizers, "example.com/a/b") },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.finalizers"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.finalizers"}},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := created("team-a")
 			tc.mutate(ns)
-			checkErrs(t, ValidateCreate(ns), tc.want)
+			registrytest.CheckErrs(t, ValidateCreate(ns), tc.want)
 		})
 	}
 }
@@ -160,14 +141,14 @@ func TestValidateUpdate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(ns *corev1.Namespace)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "add label", mutate: func(ns *corev1.Namespace) { ns.Labels["env"] = "prod" }},
 		{name: "finalize removes kubernetes", mutate: func(ns *corev1.Namespace) { ns.Spec.Finalizers = nil }},
 		{
 			name:   "rename",
 			mutate: func(ns *corev1.Namespace) { ns.Name = "team-b"; ns.Labels[corev1.LabelMetadataName] = "team-b" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name", detail: "field is immutable"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name", Detail: "field is immutable"}},
 		},
 	}
 	for _, tc := range tests {
@@ -175,7 +156,7 @@ func TestValidateUpdate(t *testing.T) {
 			old := created("team-a")
 			ns := old.DeepCopy()
 			tc.mutate(ns)
-			checkErrs(t, ValidateUpdate(ns, old), tc.want)
+			registrytest.CheckErrs(t, ValidateUpdate(ns, old), tc.want)
 		})
 	}
 }
@@ -186,17 +167,17 @@ func TestValidateStatusUpdate(t *testing.T) {
 		name     string
 		deleting bool
 		phase    corev1.NamespacePhase
-		want     []wantErr
+		want     []registrytest.WantErr
 	}{
 		{name: "active", phase: corev1.NamespaceActive},
 		{name: "terminating while deleting", deleting: true, phase: corev1.NamespaceTerminating},
 		{
 			name: "terminating without deletion", phase: corev1.NamespaceTerminating,
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "status.Phase", detail: "may only be 'Active' if `deletionTimestamp` is empty"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "status.Phase", Detail: "may only be 'Active' if `deletionTimestamp` is empty"}},
 		},
 		{
 			name: "active while deleting", deleting: true, phase: corev1.NamespaceActive,
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "status.Phase", detail: "may only be 'Terminating' if `deletionTimestamp` is not empty"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "status.Phase", Detail: "may only be 'Terminating' if `deletionTimestamp` is not empty"}},
 		},
 	}
 	for _, tc := range tests {
@@ -208,7 +189,7 @@ func TestValidateStatusUpdate(t *testing.T) {
 			}
 			ns := old.DeepCopy()
 			ns.Status.Phase = tc.phase
-			checkErrs(t, ValidateStatusUpdate(ns, old), tc.want)
+			registrytest.CheckErrs(t, ValidateStatusUpdate(ns, old), tc.want)
 		})
 	}
 }

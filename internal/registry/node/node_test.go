@@ -1,6 +1,7 @@
 package node
 
 import (
+	"github.com/svcnet/svcnet/internal/registry/registrytest"
 	"reflect"
 	"testing"
 	"time"
@@ -14,26 +15,6 @@ import (
 
 // Addresses in these tests: nodes live in 192.0.2.0/24 (internal) and
 // 198.51.100.0/24 (external); pod CIDRs come from 10.244.0.0/16 and fd00::/48.
-
-// wantErr names one expected validation error. An empty detail is not checked.
-type wantErr struct {
-	typ    field.ErrorType
-	field  string
-	detail string
-}
-
-func checkErrs(t *testing.T, got field.ErrorList, want []wantErr) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors %v; want %d %v", len(got), got, len(want), want)
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Type != w.typ || g.Field != w.field || (w.detail != "" && g.Detail != w.detail) {
-			t.Errorf("error %d = {%s %s %q}; want {%s %s %q}", i, g.Type, g.Field, g.Detail, w.typ, w.field, w.detail)
-		}
-	}
-}
 
 func validNode() *corev1.Node {
 	return &corev1.Node{
@@ -81,67 +62,67 @@ func TestValidateCreate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(n *corev1.Node)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "valid", mutate: func(*corev1.Node) {}},
 		{name: "no pod CIDRs", mutate: func(n *corev1.Node) { n.Spec.PodCIDR, n.Spec.PodCIDRs = "", nil }},
 		{
 			name:   "name not a DNS subdomain",
 			mutate: func(n *corev1.Node) { n.Name = "Node_A" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name"}},
 		},
 		{
 			name:   "namespace set",
 			mutate: func(n *corev1.Node) { n.Namespace = "default" },
-			want:   []wantErr{{typ: field.ErrorTypeForbidden, field: "metadata.namespace"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "metadata.namespace"}},
 		},
 		{
 			name:   "pod CIDR not a CIDR",
 			mutate: func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.244.1.0"} },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.podCIDRs[0]",
-				detail: "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.podCIDRs[0]",
+				Detail: "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"}},
 		},
 		{
 			name:   "pod CIDR with host bits",
 			mutate: func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.244.1.1/24"} },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.podCIDRs[0]"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.podCIDRs[0]"}},
 		},
 		{
 			name:   "two CIDRs of one family",
 			mutate: func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.244.1.0/24", "10.244.2.0/24"} },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.podCIDRs", detail: "may specify no more than one CIDR for each IP family"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.podCIDRs", Detail: "may specify no more than one CIDR for each IP family"}},
 		},
 		{
 			name:   "three CIDRs",
 			mutate: func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.244.1.0/24", "fd00:0:0:1::/64", "10.244.1.0/24"} },
-			want: []wantErr{
-				{typ: field.ErrorTypeInvalid, field: "spec.podCIDRs"},
-				{typ: field.ErrorTypeDuplicate, field: "spec.podCIDRs[2]"},
+			want: []registrytest.WantErr{
+				{Type: field.ErrorTypeInvalid, Field: "spec.podCIDRs"},
+				{Type: field.ErrorTypeDuplicate, Field: "spec.podCIDRs[2]"},
 			},
 		},
 		{
 			name:   "taint without effect",
 			mutate: func(n *corev1.Node) { n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "infra"}} },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "metadata.taints[0].effect"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "metadata.taints[0].effect"}},
 		},
 		{
 			name: "duplicate taint",
 			mutate: func(n *corev1.Node) {
 				n.Spec.Taints = []corev1.Taint{{Key: "k", Effect: corev1.TaintEffectNoSchedule}, {Key: "k", Value: "v", Effect: corev1.TaintEffectNoSchedule}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeDuplicate, field: "metadata.taints[1]", detail: "taints must be unique by key and effect pair"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "metadata.taints[1]", Detail: "taints must be unique by key and effect pair"}},
 		},
 		{
 			name:   "negative capacity",
 			mutate: func(n *corev1.Node) { n.Status.Capacity[corev1.ResourceMemory] = resource.MustParse("-1Gi") },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "status.capacity.memory", detail: "must be greater than or equal to 0"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "status.capacity.memory", Detail: "must be greater than or equal to 0"}},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			n := validNode()
 			tc.mutate(n)
-			checkErrs(t, ValidateCreate(n), tc.want)
+			registrytest.CheckErrs(t, ValidateCreate(n), tc.want)
 		})
 	}
 }
@@ -151,8 +132,8 @@ func TestValidateUpdates(t *testing.T) {
 		name       string
 		oldMutate  func(n *corev1.Node)
 		mutate     func(n *corev1.Node)
-		want       []wantErr
-		wantStatus []wantErr
+		want       []registrytest.WantErr
+		wantStatus []registrytest.WantErr
 	}{
 		{name: "cordon", mutate: func(n *corev1.Node) { n.Spec.Unschedulable = true }},
 		{
@@ -162,27 +143,27 @@ func TestValidateUpdates(t *testing.T) {
 		{
 			name:       "pod CIDRs changed",
 			mutate:     func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.244.9.0/24"} },
-			want:       []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.podCIDRs", detail: `node updates may not change podCIDR except from "" to valid`}},
-			wantStatus: []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.podCIDRs"}},
+			want:       []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.podCIDRs", Detail: `node updates may not change podCIDR except from "" to valid`}},
+			wantStatus: []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.podCIDRs"}},
 		},
 		{
 			name:       "provider ID changed",
 			oldMutate:  func(n *corev1.Node) { n.Spec.ProviderID = "svcnet://node-a" },
 			mutate:     func(n *corev1.Node) { n.Spec.ProviderID = "svcnet://node-b" },
-			want:       []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.providerID"}},
-			wantStatus: []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.providerID"}},
+			want:       []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.providerID"}},
+			wantStatus: []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.providerID"}},
 		},
 		{
 			name:       "duplicate address",
 			mutate:     func(n *corev1.Node) { n.Status.Addresses = append(n.Status.Addresses, n.Status.Addresses[0]) },
-			want:       []wantErr{{typ: field.ErrorTypeDuplicate, field: "status.addresses[2]"}},
-			wantStatus: []wantErr{{typ: field.ErrorTypeDuplicate, field: "status.addresses[2]"}},
+			want:       []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "status.addresses[2]"}},
+			wantStatus: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "status.addresses[2]"}},
 		},
 		{
 			name:       "bad taint effect",
 			mutate:     func(n *corev1.Node) { n.Spec.Taints = []corev1.Taint{{Key: "k", Effect: "NoRun"}} },
-			want:       []wantErr{{typ: field.ErrorTypeNotSupported, field: "metadata.taints[0].effect"}},
-			wantStatus: []wantErr{{typ: field.ErrorTypeNotSupported, field: "metadata.taints[0].effect"}},
+			want:       []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "metadata.taints[0].effect"}},
+			wantStatus: []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "metadata.taints[0].effect"}},
 		},
 	}
 	for _, tc := range tests {
@@ -194,8 +175,8 @@ func TestValidateUpdates(t *testing.T) {
 		if tc.mutate != nil {
 			tc.mutate(n)
 		}
-		t.Run(tc.name+"/main", func(t *testing.T) { checkErrs(t, ValidateUpdate(n, old), tc.want) })
-		t.Run(tc.name+"/status", func(t *testing.T) { checkErrs(t, ValidateStatusUpdate(n, old), tc.wantStatus) })
+		t.Run(tc.name+"/main", func(t *testing.T) { registrytest.CheckErrs(t, ValidateUpdate(n, old), tc.want) })
+		t.Run(tc.name+"/status", func(t *testing.T) { registrytest.CheckErrs(t, ValidateStatusUpdate(n, old), tc.wantStatus) })
 	}
 }
 

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"github.com/svcnet/svcnet/internal/registry/registrytest"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +19,7 @@ func TestValidateStatusUpdate(t *testing.T) {
 		name      string
 		oldMutate func(p *corev1.Pod)
 		mutate    func(p *corev1.Pod)
-		want      []wantErr
+		want      []registrytest.WantErr
 	}{
 		{name: "kubelet reports running", mutate: running},
 		{
@@ -39,18 +40,18 @@ func TestValidateStatusUpdate(t *testing.T) {
 			mutate: func(p *corev1.Pod) {
 				p.Status.Conditions = []corev1.PodCondition{{Type: "bad gate", Status: corev1.ConditionTrue}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.conditions[0].Type"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.conditions[0].Type"}},
 		},
 		{
 			name:   "unknown phase",
 			mutate: func(p *corev1.Pod) { p.Status.Phase = "Sleeping" },
-			want: []wantErr{{typ: field.ErrorTypeNotSupported, field: "status.phase",
-				detail: `supported values: "Pending", "Running", "Succeeded", "Failed", "Unknown"`}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "status.phase",
+				Detail: `supported values: "Pending", "Running", "Succeeded", "Failed", "Unknown"`}},
 		},
 		{
 			name:   "pod IP not an IP",
 			mutate: func(p *corev1.Pod) { p.Status.PodIP, p.Status.PodIPs = "10.244.0", []corev1.PodIP{{IP: "10.244.0"}} },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "status.podIPs[0]"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "status.podIPs[0]"}},
 		},
 		{
 			name: "podIPs disagree with podIP",
@@ -58,7 +59,7 @@ func TestValidateStatusUpdate(t *testing.T) {
 				running(p)
 				p.Status.PodIPs = []corev1.PodIP{{IP: "10.244.0.6"}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "status.podIPs[0].ip", detail: "must be equal to `podIP`"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "status.podIPs[0].ip", Detail: "must be equal to `podIP`"}},
 		},
 		{
 			name: "two IPv4 pod IPs",
@@ -66,7 +67,7 @@ func TestValidateStatusUpdate(t *testing.T) {
 				running(p)
 				p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: "10.244.0.6"})
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "status.podIPs", detail: "may specify no more than one IP for each IP family"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "status.podIPs", Detail: "may specify no more than one IP for each IP family"}},
 		},
 		{
 			name: "repeated pod IP",
@@ -74,9 +75,9 @@ func TestValidateStatusUpdate(t *testing.T) {
 				running(p)
 				p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: "10.244.0.5"})
 			},
-			want: []wantErr{
-				{typ: field.ErrorTypeInvalid, field: "status.podIPs"},
-				{typ: field.ErrorTypeDuplicate, field: "status.podIPs[1]"},
+			want: []registrytest.WantErr{
+				{Type: field.ErrorTypeInvalid, Field: "status.podIPs"},
+				{Type: field.ErrorTypeDuplicate, Field: "status.podIPs[1]"},
 			},
 		},
 		{
@@ -85,22 +86,22 @@ func TestValidateStatusUpdate(t *testing.T) {
 				running(p)
 				p.Status.HostIP = "192.0.2.2"
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "status.hostIPs[0].ip", detail: "must be equal to `hostIP`"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "status.hostIPs[0].ip", Detail: "must be equal to `hostIP`"}},
 		},
 		{
 			name:   "QoS class changed",
 			mutate: func(p *corev1.Pod) { p.Status.QOSClass = corev1.PodQOSGuaranteed },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "status.qosClass", detail: "field is immutable"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "status.qosClass", Detail: "field is immutable"}},
 		},
 		{
 			name:   "nominated node invalid",
 			mutate: func(p *corev1.Pod) { p.Status.NominatedNodeName = "Node A" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "status.nominatedNodeName"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "status.nominatedNodeName"}},
 		},
 		{
 			name:   "node name changed",
 			mutate: func(p *corev1.Pod) { p.Spec.NodeName = "node-b" },
-			want:   []wantErr{{typ: field.ErrorTypeForbidden, field: "status.nodeName", detail: "may not be changed directly"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "status.nodeName", Detail: "may not be changed directly"}},
 		},
 		{
 			name: "completed container restarts under Never",
@@ -111,7 +112,7 @@ func TestValidateStatusUpdate(t *testing.T) {
 			mutate: func(p *corev1.Pod) {
 				p.Status.ContainerStatuses[0].State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeForbidden, field: "status.containerStatuses[0].state", detail: "may not be transitioned to non-terminated state"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "status.containerStatuses[0].state", Detail: "may not be transitioned to non-terminated state"}},
 		},
 		{
 			name: "completed container restarts under Always",
@@ -131,7 +132,7 @@ func TestValidateStatusUpdate(t *testing.T) {
 			}
 			p := old.DeepCopy()
 			tc.mutate(p)
-			checkErrs(t, ValidateStatusUpdate(p, old), tc.want)
+			registrytest.CheckErrs(t, ValidateStatusUpdate(p, old), tc.want)
 		})
 	}
 }

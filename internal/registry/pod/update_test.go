@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"github.com/svcnet/svcnet/internal/registry/registrytest"
 	"strings"
 	"testing"
 
@@ -18,7 +19,7 @@ func TestValidateUpdate(t *testing.T) {
 		name       string
 		oldMutate  func(p *corev1.Pod)
 		mutate     func(p *corev1.Pod)
-		want       []wantErr
+		want       []registrytest.WantErr
 		wantDetail string // prefix of the last error's detail
 	}{
 		{name: "no change", mutate: func(*corev1.Pod) {}},
@@ -34,13 +35,13 @@ func TestValidateUpdate(t *testing.T) {
 			name:      "deadline raised",
 			oldMutate: func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(60)) },
 			mutate:    func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(600)) },
-			want:      []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.activeDeadlineSeconds", detail: "must be less than or equal to previous value"}},
+			want:      []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.activeDeadlineSeconds", Detail: "must be less than or equal to previous value"}},
 		},
 		{
 			name:      "deadline removed",
 			oldMutate: func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(60)) },
 			mutate:    func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = nil },
-			want:      []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.activeDeadlineSeconds", detail: "must not update from a positive integer to nil value"}},
+			want:      []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.activeDeadlineSeconds", Detail: "must not update from a positive integer to nil value"}},
 		},
 		{name: "toleration added", mutate: func(p *corev1.Pod) { p.Spec.Tolerations = append(p.Spec.Tolerations, toleration) }},
 		{
@@ -52,8 +53,8 @@ func TestValidateUpdate(t *testing.T) {
 			name:      "toleration removed",
 			oldMutate: func(p *corev1.Pod) { p.Spec.Tolerations = []corev1.Toleration{toleration} },
 			mutate:    func(p *corev1.Pod) { p.Spec.Tolerations = nil },
-			want: []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.tolerations",
-				detail: "existing toleration can not be modified except its tolerationSeconds"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.tolerations",
+				Detail: "existing toleration can not be modified except its tolerationSeconds"}},
 		},
 		{
 			name:      "scheduling gate removed",
@@ -63,13 +64,13 @@ func TestValidateUpdate(t *testing.T) {
 		{
 			name:   "scheduling gate added",
 			mutate: func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/b"}} },
-			want: []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.schedulingGates[0].name",
-				detail: "only deletion is allowed, but found new scheduling gate 'example.com/b'"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.schedulingGates[0].name",
+				Detail: "only deletion is allowed, but found new scheduling gate 'example.com/b'"}},
 		},
 		{
 			name:       "container port changed",
 			mutate:     func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 9090 },
-			want:       []wantErr{{typ: field.ErrorTypeForbidden, field: "spec"}},
+			want:       []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec"}},
 			wantDetail: forbidden,
 		},
 		{
@@ -78,13 +79,13 @@ func TestValidateUpdate(t *testing.T) {
 				p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}
 				p.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}
 			},
-			want:       []wantErr{{typ: field.ErrorTypeForbidden, field: "spec"}},
+			want:       []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec"}},
 			wantDetail: forbidden,
 		},
 		{
 			name:       "node name set through main resource",
 			mutate:     func(p *corev1.Pod) { p.Spec.NodeName = "node-a" },
-			want:       []wantErr{{typ: field.ErrorTypeForbidden, field: "spec"}},
+			want:       []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec"}},
 			wantDetail: forbidden,
 		},
 		{
@@ -94,17 +95,17 @@ func TestValidateUpdate(t *testing.T) {
 				c.Name, c.Ports = "sidecar", nil
 				p.Spec.Containers = append(p.Spec.Containers, c)
 			},
-			want: []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.containers", detail: "pod updates may not add or remove containers"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.containers", Detail: "pod updates may not add or remove containers"}},
 		},
 		{
 			name:   "new image still validated",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "spec.containers[0].image"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "spec.containers[0].image"}},
 		},
 		{
 			name:   "name is immutable",
 			mutate: func(p *corev1.Pod) { p.Name = "web-1" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name", detail: "field is immutable"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name", Detail: "field is immutable"}},
 		},
 		{
 			name:      "negative grace period may become 1",
@@ -121,7 +122,7 @@ func TestValidateUpdate(t *testing.T) {
 			p := old.DeepCopy()
 			tc.mutate(p)
 			errs := ValidateUpdate(p, old)
-			checkErrs(t, errs, tc.want)
+			registrytest.CheckErrs(t, errs, tc.want)
 			if tc.wantDetail != "" && !strings.HasPrefix(errs[len(errs)-1].Detail, tc.wantDetail) {
 				t.Errorf("detail = %q; want prefix %q", errs[len(errs)-1].Detail, tc.wantDetail)
 			}

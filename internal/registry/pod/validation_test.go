@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"github.com/svcnet/svcnet/internal/registry/registrytest"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ func TestValidateCreate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(p *corev1.Pod)
-		want   []wantErr
+		want   []registrytest.WantErr
 	}{
 		{name: "valid", mutate: func(*corev1.Pod) {}},
 		{
@@ -31,22 +32,22 @@ func TestValidateCreate(t *testing.T) {
 		{
 			name:   "name not a DNS subdomain",
 			mutate: func(p *corev1.Pod) { p.Name = "Web_0" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "metadata.name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "metadata.name"}},
 		},
 		{
 			name:   "no containers",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers = nil },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "spec.containers"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "spec.containers"}},
 		},
 		{
 			name:   "container name missing",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Name = "" },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "spec.containers[0].name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "spec.containers[0].name"}},
 		},
 		{
 			name:   "container name not a DNS label",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Name = "Web" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.containers[0].name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.containers[0].name"}},
 		},
 		{
 			name: "duplicate container names",
@@ -54,7 +55,7 @@ func TestValidateCreate(t *testing.T) {
 				p.Spec.Containers = append(p.Spec.Containers, *p.Spec.Containers[0].DeepCopy())
 				p.Spec.Containers[1].Ports = nil
 			},
-			want: []wantErr{{typ: field.ErrorTypeDuplicate, field: "spec.containers[1].name"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "spec.containers[1].name"}},
 		},
 		{
 			name: "init container named like a container",
@@ -63,28 +64,28 @@ func TestValidateCreate(t *testing.T) {
 				init.Ports = nil
 				p.Spec.InitContainers = []corev1.Container{init}
 			},
-			want: []wantErr{{typ: field.ErrorTypeDuplicate, field: "spec.initContainers[0].name"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "spec.initContainers[0].name"}},
 		},
 		{
 			name:   "image missing",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "spec.containers[0].image"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "spec.containers[0].image"}},
 		},
 		{
 			name:   "image with whitespace",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Image = " nginx" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.containers[0].image", detail: "must not have leading or trailing whitespace"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.containers[0].image", Detail: "must not have leading or trailing whitespace"}},
 		},
 		{
 			name:   "pull policy unknown",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].ImagePullPolicy = "Sometimes" },
-			want: []wantErr{{typ: field.ErrorTypeNotSupported, field: "spec.containers[0].imagePullPolicy",
-				detail: `supported values: "Always", "IfNotPresent", "Never"`}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "spec.containers[0].imagePullPolicy",
+				Detail: `supported values: "Always", "IfNotPresent", "Never"`}},
 		},
 		{
 			name:   "restart policy on a regular container",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways) },
-			want:   []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.containers[0].restartPolicy", detail: "may not be set for non-init containers"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.containers[0].restartPolicy", Detail: "may not be set for non-init containers"}},
 		},
 		{
 			name: "probe on a run-to-completion init container",
@@ -92,41 +93,41 @@ func TestValidateCreate(t *testing.T) {
 				p.Spec.InitContainers = []corev1.Container{{Name: "setup", Image: "busybox:1", LivenessProbe: &corev1.Probe{},
 					ImagePullPolicy: corev1.PullIfNotPresent, TerminationMessagePolicy: corev1.TerminationMessageReadFile}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.initContainers[0].livenessProbe",
-				detail: "may not be set for init containers without restartPolicy=Always"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.initContainers[0].livenessProbe",
+				Detail: "may not be set for init containers without restartPolicy=Always"}},
 		},
 		{
 			name:   "container port zero",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 0 },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "spec.containers[0].ports[0].containerPort"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "spec.containers[0].ports[0].containerPort"}},
 		},
 		{
 			name:   "container port too large",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 70000 },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.containers[0].ports[0].containerPort",
-				detail: "must be between 1 and 65535, inclusive"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.containers[0].ports[0].containerPort",
+				Detail: "must be between 1 and 65535, inclusive"}},
 		},
 		{
 			name:   "port name too long for IANA",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Name = "a-very-long-port-name" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.containers[0].ports[0].name", detail: "must be no more than 15 characters"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.containers[0].ports[0].name", Detail: "must be no more than 15 characters"}},
 		},
 		{
 			name:   "port name without a letter",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Name = "8080" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.containers[0].ports[0].name", detail: "must contain at least one letter (a-z)"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.containers[0].ports[0].name", Detail: "must contain at least one letter (a-z)"}},
 		},
 		{
 			name: "duplicate port names",
 			mutate: func(p *corev1.Pod) {
 				p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports, corev1.ContainerPort{Name: "http", ContainerPort: 8081, Protocol: corev1.ProtocolTCP})
 			},
-			want: []wantErr{{typ: field.ErrorTypeDuplicate, field: "spec.containers[0].ports[1].name"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "spec.containers[0].ports[1].name"}},
 		},
 		{
 			name:   "port protocol unknown",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Protocol = "QUIC" },
-			want:   []wantErr{{typ: field.ErrorTypeNotSupported, field: "spec.containers[0].ports[0].protocol"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "spec.containers[0].ports[0].protocol"}},
 		},
 		{
 			name: "host port clash",
@@ -136,7 +137,7 @@ func TestValidateCreate(t *testing.T) {
 					{ContainerPort: 81, HostPort: 8080, Protocol: corev1.ProtocolTCP},
 				}
 			},
-			want: []wantErr{{typ: field.ErrorTypeDuplicate, field: "spec.containers[0].ports[1].hostPort"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeDuplicate, Field: "spec.containers[0].ports[1].hostPort"}},
 		},
 		{
 			name: "host network needs host port equal to container port",
@@ -144,73 +145,73 @@ func TestValidateCreate(t *testing.T) {
 				p.Spec.HostNetwork = true
 				p.Spec.Containers[0].Ports[0].HostPort = 9090
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.containers[0].ports[0].hostPort", detail: "must match `containerPort` when `hostNetwork` is true"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.containers[0].ports[0].hostPort", Detail: "must match `containerPort` when `hostNetwork` is true"}},
 		},
 		{
 			name:   "env name empty",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].Env = []corev1.EnvVar{{Value: "x"}} },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "spec.containers[0].env[0].name"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "spec.containers[0].env[0].name"}},
 		},
 		{
 			name:   "restart policy unknown",
 			mutate: func(p *corev1.Pod) { p.Spec.RestartPolicy = "Sometimes" },
-			want: []wantErr{{typ: field.ErrorTypeNotSupported, field: "spec.restartPolicy",
-				detail: `supported values: "Always", "OnFailure", "Never"`}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeNotSupported, Field: "spec.restartPolicy",
+				Detail: `supported values: "Always", "OnFailure", "Never"`}},
 		},
 		{
 			name:   "restart policy missing",
 			mutate: func(p *corev1.Pod) { p.Spec.RestartPolicy = "" },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "spec.restartPolicy"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "spec.restartPolicy"}},
 		},
 		{
 			name:   "dns policy None without config",
 			mutate: func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone },
-			want:   []wantErr{{typ: field.ErrorTypeRequired, field: "spec.dnsConfig", detail: "must provide `dnsConfig` when `dnsPolicy` is None"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeRequired, Field: "spec.dnsConfig", Detail: "must provide `dnsConfig` when `dnsPolicy` is None"}},
 		},
 		{
 			name: "dns config with bad nameserver",
 			mutate: func(p *corev1.Pod) {
 				p.Spec.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"10.96.0.10", "dns.example"}, Searches: []string{"svc.cluster.local."}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.dnsConfig.nameservers[1]"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.dnsConfig.nameservers[1]"}},
 		},
 		{
 			name:   "hostname not a DNS label",
 			mutate: func(p *corev1.Pod) { p.Spec.Hostname = "web.0" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.hostname"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.hostname"}},
 		},
 		{
 			name:   "subdomain not a DNS label",
 			mutate: func(p *corev1.Pod) { p.Spec.Subdomain = strings.Repeat("s", 64) },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.subdomain", detail: "must be no more than 63 characters"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.subdomain", Detail: "must be no more than 63 characters"}},
 		},
 		{
 			name:   "node name invalid",
 			mutate: func(p *corev1.Pod) { p.Spec.NodeName = "Node A" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.nodeName"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.nodeName"}},
 		},
 		{
 			name:   "service account name invalid",
 			mutate: func(p *corev1.Pod) { p.Spec.ServiceAccountName = "Builder" },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.serviceAccountName"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.serviceAccountName"}},
 		},
 		{
 			name:   "active deadline zero",
 			mutate: func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(0)) },
-			want:   []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.activeDeadlineSeconds", detail: "must be between 1 and 2147483647, inclusive"}},
+			want:   []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.activeDeadlineSeconds", Detail: "must be between 1 and 2147483647, inclusive"}},
 		},
 		{
 			name:   "toleration without key must use Exists",
 			mutate: func(p *corev1.Pod) { p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpEqual}} },
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.tolerations[0].operator",
-				detail: "operator must be Exists when `key` is empty, which means \"match all values and all keys\""}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.tolerations[0].operator",
+				Detail: "operator must be Exists when `key` is empty, which means \"match all values and all keys\""}},
 		},
 		{
 			name: "toleration seconds need NoExecute",
 			mutate: func(p *corev1.Pod) {
 				p.Spec.Tolerations = []corev1.Toleration{{Key: "k", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule, TolerationSeconds: ptr(int64(5))}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeInvalid, field: "spec.tolerations[0].effect", detail: "effect must be 'NoExecute' when `tolerationSeconds` is set"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeInvalid, Field: "spec.tolerations[0].effect", Detail: "effect must be 'NoExecute' when `tolerationSeconds` is set"}},
 		},
 		{
 			name: "scheduling gates and node name",
@@ -218,7 +219,7 @@ func TestValidateCreate(t *testing.T) {
 				p.Spec.NodeName = "node-a"
 				p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/wait"}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.nodeName", detail: "cannot be set until all schedulingGates have been cleared"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.nodeName", Detail: "cannot be set until all schedulingGates have been cleared"}},
 		},
 		{
 			name: "ephemeral containers on create",
@@ -226,7 +227,7 @@ func TestValidateCreate(t *testing.T) {
 				p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 					Name: "debug", Image: "busybox:1", ImagePullPolicy: corev1.PullIfNotPresent, TerminationMessagePolicy: corev1.TerminationMessageReadFile}}}
 			},
-			want: []wantErr{{typ: field.ErrorTypeForbidden, field: "spec.ephemeralContainers", detail: "cannot be set on create"}},
+			want: []registrytest.WantErr{{Type: field.ErrorTypeForbidden, Field: "spec.ephemeralContainers", Detail: "cannot be set on create"}},
 		},
 		{
 			name: "volumes and security contexts are not validated",
@@ -241,7 +242,7 @@ func TestValidateCreate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPod()
 			tc.mutate(p)
-			checkErrs(t, ValidateCreate(p), tc.want)
+			registrytest.CheckErrs(t, ValidateCreate(p), tc.want)
 		})
 	}
 }
