@@ -48,8 +48,8 @@ type Options struct {
 	Log *slog.Logger
 	// Registerer receives the controller's metrics; nil registers none.
 	Registerer prometheus.Registerer
-	// Recorder receives Warning events on Services whose sync failed; nil sends
-	// none.
+	// Recorder receives Warning events on Services (see the package doc for
+	// the reasons); nil sends none.
 	Recorder record.EventRecorder
 	// MaxEndpointsPerSlice caps the endpoints of one slice: 0 means
 	// DefaultMaxEndpointsPerSlice, values above MaxMaxEndpointsPerSlice are
@@ -88,6 +88,7 @@ type Controller struct {
 
 	expect   *expectations
 	triggers *triggerTimes
+	warnings *warnings
 	metrics  *metrics
 }
 
@@ -135,6 +136,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, o
 		},
 		expect:   newExpectations(),
 		triggers: newTriggerTimes(),
+		warnings: newWarnings(),
 		metrics:  newMetrics(opts.Registerer),
 	}
 	if err := podInf.Informer().AddIndexers(cache.Indexers{podNodeIndex: podNodeName}); err != nil {
@@ -213,7 +215,7 @@ func (c *Controller) event(key string, err error) {
 	if getErr != nil {
 		return
 	}
-	c.recorder.Eventf(svc, corev1.EventTypeWarning, "FailedToUpdateEndpointSlices",
+	c.recorder.Eventf(svc, corev1.EventTypeWarning, ReasonFailedToUpdate,
 		"Error updating EndpointSlices for Service %s/%s: %v", ns, name, err)
 }
 

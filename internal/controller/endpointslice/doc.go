@@ -35,6 +35,23 @@
 // svcnet_endpointslice_changes_total{operation} and
 // svcnet_endpointslice_endpoints_changed_total.
 //
+// Events (on Options.Recorder), all of type Warning and on the Service, so that
+// kubectl describe shows them:
+//
+//   - NoMatchingPods: the selector matches no Pod in the Service's namespace
+//     (kube has no such event; finished Pods still count as matched).
+//   - NamedPortNotFound: a Service port's named targetPort is defined, with the
+//     port's protocol, by none of the selected unfinished Pods; one event per
+//     such port, naming it. Not checked while no Pod is selected.
+//   - FailedToUpdateEndpointSlices: a sync failed (kube's reason); recorded on
+//     every failed attempt, which the workqueue's back-off spaces out.
+//
+// The first two are conditions, not failures: each is recorded on the first
+// sync that sees it and again only after a sync saw it resolved, never on every
+// sync. The memory of what was reported is per Service UID and in-process, so a
+// restarted controller reports a condition that still holds once more. A Service
+// being deleted, or without a selector, gets neither.
+//
 // Usage:
 //
 //	factory := informers.NewSharedInformerFactory(client, 0)

@@ -43,6 +43,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		// removes them.
 		c.expect.forget(key)
 		c.triggers.forget(key)
+		c.warnings.forget(key)
 		return nil
 	}
 	if err != nil {
@@ -76,6 +77,7 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 			c.triggers.restore(key, trigger)
 			return fmt.Errorf("list pods of service %s: %w", key, err)
 		}
+		c.warn(key, svc, pods)
 		desired, err := buildDesired(svc, pods, &nodeZones{get: c.nodes.Get, cache: map[string]nodeInfo{}})
 		if err != nil {
 			c.triggers.restore(key, trigger)
@@ -84,8 +86,10 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		missingNodes = desired.missingNodes
 		pl = newPlanner(svc, c.maxPerSlice, trigger).plan(desired, cached)
 	} else {
-		// No selector, or ExternalName: nothing of ours should exist.
+		// No selector, or ExternalName: nothing of ours should exist, and
+		// nothing to warn about.
 		pl.deletes = cached
+		c.warnings.forget(key)
 	}
 	if err := c.apply(ctx, key, pl); err != nil {
 		c.triggers.restore(key, trigger)
