@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // TestGarbageCollection deletes a Service and expects the EndpointSlice it owns to go.
@@ -99,4 +100,38 @@ func TestLeaderFailover(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestWarningEventsInDescribe expects the endpointslice controller's warnings about a
+// Service that can have no endpoints to show in kubectl describe: a selector that
+// matches no pod, then a named targetPort that the selected pod does not define.
+func TestWarningEventsInDescribe(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	cs := s.client()
+	svc := newService("lonely")
+	svc.Spec.Selector = map[string]string{"app": "lonely"}
+	svc.Spec.Ports[0].TargetPort = intstr.FromString("web")
+	if _, err := cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	describeShows := func(want string) {
+		t.Helper()
+		eventually(t, 15*time.Second, func() error {
+			out := s.mustKubectl("", "describe", "svc", "lonely")
+			if !strings.Contains(out, want) {
+				return fmt.Errorf("describe svc lonely lacks %q:\n%s", want, out)
+			}
+			return nil
+		})
+	}
+	describeShows("matches no pods in namespace default")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "lonely-1", Labels: svc.Spec.Selector},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+	}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	describeShows(`No selected pod defines port "web"`)
 }

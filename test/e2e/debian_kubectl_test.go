@@ -305,7 +305,7 @@ func TestDebianKubectlVerbs(t *testing.T) {
 	t.Run("describe", func(t *testing.T) {
 		describeHas(t, "describe svc web", dk("describe", "svc", "web"),
 			"Name", "web", "Namespace", "default", "Labels", "app=web", "Selector", "app=web", "Type", "ClusterIP",
-			"IP", ip, "Port", "http  80/TCP", "TargetPort", "8080/TCP", "Endpoints", "<none>", "Session Affinity", "None", "Events", "<none>")
+			"IP", ip, "Port", "http  80/TCP", "TargetPort", "8080/TCP", "Endpoints", "<none>", "Session Affinity", "None")
 		// 1.20 reads the Endpoints object itself for the Endpoints line.
 		describeHas(t, "describe svc manual", dk("describe", "svc", "manual"),
 			"Selector", "<none>", "Port", "<unset>  80/TCP", "TargetPort", "9376/TCP", "Endpoints", "10.1.2.3:9376")

@@ -98,6 +98,11 @@ func TestPodGracefulDeletion(t *testing.T) {
 			Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
 		}
 	}
+	// The node exists, so the pod garbage collector has no orphan to collect and the
+	// bound pod waits for its grace period (or a grace-0 delete) as with a kubelet.
+	if _, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []*corev1.Pod{mk("bound", "node-a"), mk("unbound", "")} {
 		if _, err := cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
