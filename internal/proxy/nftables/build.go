@@ -1,0 +1,367 @@
+package nftables
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/svcnet/svcnet/internal/proxy"
+)
+
+// Config says what the generated ruleset depends on besides the Services.
+type Config struct {
+	// Table is the name of svcnet's table (family ip); default "svcnet".
+	Table string
+	// NodeName selects the local endpoints of Local traffic policies.
+	NodeName string
+	// ClusterCIDRs are the pod networks: traffic to a ClusterIP from outside them
+	// is masqueraded, and pod traffic to an external address of an
+	// externalTrafficPolicy Local Service keeps cluster semantics.
+	ClusterCIDRs []netip.Prefix
+	// NodePortAddresses are the local addresses that accept node ports; empty
+	// means every local address except 127.0.0.0/8.
+	NodePortAddresses []netip.Addr
+	// MasqueradeBit is the packet mark bit asking for masquerade; default 0x4000.
+	MasqueradeBit uint32
+}
+
+func (c Config) withDefaults() Config {
+	if c.Table == "" {
+		c.Table = "svcnet"
+	}
+	if c.MasqueradeBit == 0 {
+		c.MasqueradeBit = 0x4000
+	}
+	return c
+}
+
+// Names of the fixed chains, maps and sets.
+const (
+	chainServices          = "services"
+	chainMasquerading      = "masquerading"
+	chainMarkForMasquerade = "mark-for-masquerade"
+	chainServiceCheck      = "service-endpoints-check"
+	chainNodePortCheck     = "nodeport-endpoints-check"
+	chainReject            = "reject-chain"
+	mapServiceIPs          = "service-ips"
+	mapServiceNodePorts    = "service-nodeports"
+	mapNoEndpointServices  = "no-endpoint-services"
+	mapNoEndpointNodePorts = "no-endpoint-nodeports"
+	setNodePortIPs         = "nodeport-ips"
+)
+
+// Priorities of the base chains, as nft's named priorities: dstnat is -100,
+// srcnat 100, and the endpoint checks run just before DNAT.
+const (
+	prioDstNAT = -100
+	prioSrcNAT = 100
+	prioFilter = -110
+)
+
+var (
+	keyAddrProtoPort = []KeyField{KeyDaddr, KeyL4Proto, KeyDport}
+	keyProtoPort     = []KeyField{KeyL4Proto, KeyDport}
+)
+
+// portID names a service port inside chain names: ns/name/proto/port, with the
+// port's name or, for an unnamed port, its number.
+func portID(sp *proxy.ServicePort) string {
+	port := sp.Name.Port
+	if port == "" {
+		port = strconv.Itoa(int(sp.Port))
+	}
+	return sp.Name.Namespace + "/" + sp.Name.Name + "/" + protoName(sp.Protocol) + "/" + port
+}
+
+// ServiceChain is the chain that dispatches ClusterIP traffic of sp.
+func ServiceChain(sp *proxy.ServicePort) string { return "svc-" + portID(sp) }
+
+// ExternalChain is the chain for node port, external IP and load balancer traffic.
+func ExternalChain(sp *proxy.ServicePort) string { return "ext-" + portID(sp) }
+
+// EndpointChain is the chain that DNATs to one endpoint of sp.
+func EndpointChain(sp *proxy.ServicePort, ep proxy.Endpoint) string {
+	return "ep-" + portID(sp) + "__" + epID(ep)
+}
+
+// affinitySet names the set of clients stuck to ep. The timeout is part of the
+// name, so a changed timeout is a new set (a set's timeout cannot be changed).
+func affinitySet(sp *proxy.ServicePort, ep proxy.Endpoint) string {
+	return fmt.Sprintf("aff-%s__%s/%d", portID(sp), epID(ep), int(sp.AffinityTimeout.Seconds()))
+}
+
+// epID names an endpoint inside chain and set names: address/port (nft's parser
+// takes no colon in a name).
+func epID(ep proxy.Endpoint) string { return fmt.Sprintf("%s/%d", ep.Addr, ep.Port) }
+
+// Build turns an IPv4 snapshot into the ruleset that serves it on cfg's node.
+func Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
+	cfg = cfg.withDefaults()
+	b := &builder{cfg: cfg, rs: &Ruleset{Table: cfg.Table}}
+	b.fixed()
+	for _, sp := range snap.Ports {
+		b.servicePort(sp)
+	}
+	b.finish()
+	return b.rs
+}
+
+type builder struct {
+	cfg Config
+	rs  *Ruleset
+	// endpoint chains already emitted (a chain serves both dispatches of a port).
+	epChains map[string]bool
+	maps     map[string]*Map
+}
+
+func (b *builder) fixed() {
+	bit := b.cfg.MasqueradeBit
+	jump := func(c string) Rule { return Rule{Do{Verdict{Kind: Jump, Chain: c}}} }
+	newCheck := func(c string) Rule { return Rule{MatchCtNew{}, Do{Verdict{Kind: Jump, Chain: c}}} }
+	b.rs.Chains = []*Chain{
+		{Name: "nat-prerouting", Hook: &Hook{"nat", "prerouting", prioDstNAT}, Rules: []Rule{jump(chainServices)}},
+		{Name: "nat-output", Hook: &Hook{"nat", "output", prioDstNAT}, Rules: []Rule{jump(chainServices)}},
+		{Name: "nat-postrouting", Hook: &Hook{"nat", "postrouting", prioSrcNAT}, Rules: []Rule{jump(chainMasquerading)}},
+		{Name: "filter-input", Hook: &Hook{"filter", "input", prioFilter}, Rules: []Rule{newCheck(chainServiceCheck), newCheck(chainNodePortCheck)}},
+		{Name: "filter-forward", Hook: &Hook{"filter", "forward", prioFilter}, Rules: []Rule{newCheck(chainServiceCheck)}},
+		{Name: "filter-output", Hook: &Hook{"filter", "output", prioFilter}, Rules: []Rule{newCheck(chainServiceCheck), newCheck(chainNodePortCheck)}},
+		{Name: chainServices, Rules: []Rule{
+			{MapLookup{keyAddrProtoPort, mapServiceIPs}},
+			append(b.nodePortMatch(), MapLookup{keyProtoPort, mapServiceNodePorts}),
+		}},
+		{Name: chainMasquerading, Rules: []Rule{
+			{MatchMarkClear{bit}, Do{Verdict{Kind: Return}}},
+			{SetMark{Bit: bit, Xor: true}},
+			{Masquerade{}},
+		}},
+		{Name: chainMarkForMasquerade, Rules: []Rule{{SetMark{Bit: bit}}}},
+		{Name: chainServiceCheck, Rules: []Rule{{MapLookup{keyAddrProtoPort, mapNoEndpointServices}}}},
+		{Name: chainNodePortCheck, Rules: []Rule{append(b.nodePortMatch(), MapLookup{keyProtoPort, mapNoEndpointNodePorts})}},
+		// TCP gets a reset (no ICMP rate limit applies to it), the rest ICMP
+		// port unreachable.
+		{Name: chainReject, Rules: []Rule{{MatchProto{"TCP"}, RejectTCPReset{}}, {Do{Verdict{Kind: Reject}}}}},
+	}
+	b.maps = map[string]*Map{}
+	for _, m := range []*Map{
+		{Name: mapServiceIPs, Key: keyAddrProtoPort},
+		{Name: mapServiceNodePorts, Key: keyProtoPort},
+		{Name: mapNoEndpointServices, Key: keyAddrProtoPort},
+		{Name: mapNoEndpointNodePorts, Key: keyProtoPort},
+	} {
+		b.maps[m.Name] = m
+		b.rs.Maps = append(b.rs.Maps, m)
+	}
+	if len(b.cfg.NodePortAddresses) > 0 {
+		b.rs.Sets = append(b.rs.Sets, &Set{Name: setNodePortIPs, Elements: slices.Clone(b.cfg.NodePortAddresses)})
+	}
+	b.epChains = map[string]bool{}
+}
+
+// nodePortMatch selects the destinations that accept node ports.
+func (b *builder) nodePortMatch() Rule {
+	if len(b.cfg.NodePortAddresses) > 0 {
+		return Rule{MatchAddrSet{Set: setNodePortIPs}}
+	}
+	return Rule{MatchFibLocal{}, MatchAddr{Prefix: netip.MustParsePrefix("127.0.0.0/8"), Neg: true}}
+}
+
+func (b *builder) add(m string, e Element) { b.maps[m].Elements = append(b.maps[m].Elements, e) }
+
+func (b *builder) servicePort(sp *proxy.ServicePort) {
+	node := b.cfg.NodeName
+	clusterEps := sp.ClusterEndpoints(node)
+	svcChain := ServiceChain(sp)
+	gotoChain := func(c string) Verdict { return Verdict{Kind: Goto, Chain: c} }
+	toReject := gotoChain(chainReject)
+
+	// ClusterIP traffic.
+	if len(clusterEps) > 0 {
+		rules := []Rule{}
+		if len(b.cfg.ClusterCIDRs) > 0 {
+			r := Rule{MatchAddr{Prefix: netip.PrefixFrom(sp.ClusterIP, 32)}, MatchProto{sp.Protocol}, MatchDport{sp.Port}}
+			for _, cidr := range b.cfg.ClusterCIDRs {
+				r = append(r, MatchAddr{Source: true, Prefix: cidr, Neg: true})
+			}
+			rules = append(rules, append(r, Do{Verdict{Kind: Jump, Chain: chainMarkForMasquerade}}))
+		}
+		rules = append(rules, b.dispatch(sp, clusterEps)...)
+		b.rs.Chains = append(b.rs.Chains, &Chain{Name: svcChain, Rules: rules})
+		b.add(mapServiceIPs, Element{Addr: sp.ClusterIP, Proto: sp.Protocol, Port: sp.Port, Verdict: gotoChain(svcChain)})
+	} else {
+		// No endpoint at all: refuse at once. Endpoints elsewhere that the
+		// internal Local policy rules out: drop, as kube-proxy does.
+		verdict := toReject
+		if sp.InternalLocal && hasUsable(sp) {
+			verdict = Verdict{Kind: Drop}
+		}
+		b.add(mapNoEndpointServices, Element{Addr: sp.ClusterIP, Proto: sp.Protocol, Port: sp.Port, Verdict: verdict})
+	}
+
+	if !sp.HasExternal() {
+		return
+	}
+	// External traffic: node ports, external IPs, load balancer IPs.
+	extEps := sp.ExternalEndpoints(node)
+	var extVerdict Verdict
+	var noEndpoints bool
+	switch {
+	case !sp.ExternalLocal && len(extEps) > 0:
+		extChain := ExternalChain(sp)
+		rules := []Rule{{Do{Verdict{Kind: Jump, Chain: chainMarkForMasquerade}}}}
+		if len(clusterEps) > 0 && slices.Equal(extEps, clusterEps) {
+			rules = append(rules, Rule{Do{gotoChain(svcChain)}})
+		} else {
+			rules = append(rules, b.dispatch(sp, extEps)...)
+		}
+		b.rs.Chains = append(b.rs.Chains, &Chain{Name: extChain, Rules: rules})
+		extVerdict = gotoChain(extChain)
+	case sp.ExternalLocal && (len(extEps) > 0 || len(clusterEps) > 0):
+		// Pods and the node itself keep cluster semantics; other clients reach
+		// only this node's endpoints with their source address preserved.
+		extChain := ExternalChain(sp)
+		cluster := toReject
+		if len(clusterEps) > 0 {
+			cluster = gotoChain(svcChain)
+		}
+		var rules []Rule
+		for _, cidr := range b.cfg.ClusterCIDRs {
+			rules = append(rules, Rule{MatchAddr{Source: true, Prefix: cidr}, Do{cluster}})
+		}
+		rules = append(rules,
+			Rule{MatchFibLocal{Source: true}, Do{Verdict{Kind: Jump, Chain: chainMarkForMasquerade}}},
+			Rule{MatchFibLocal{Source: true}, Do{cluster}})
+		if len(extEps) > 0 {
+			rules = append(rules, b.dispatch(sp, extEps)...)
+		} else {
+			rules = append(rules, Rule{Do{Verdict{Kind: Drop}}})
+		}
+		b.rs.Chains = append(b.rs.Chains, &Chain{Name: extChain, Rules: rules})
+		extVerdict = gotoChain(extChain)
+	default:
+		noEndpoints = true
+	}
+	ipMap, portMap := mapServiceIPs, mapServiceNodePorts
+	verdict := extVerdict
+	if noEndpoints {
+		ipMap, portMap, verdict = mapNoEndpointServices, mapNoEndpointNodePorts, toReject
+	}
+	for _, ip := range slices.Concat(sp.ExternalIPs, sp.LoadBalancerIPs) {
+		b.add(ipMap, Element{Addr: ip, Proto: sp.Protocol, Port: sp.Port, Verdict: verdict})
+	}
+	if sp.NodePort != 0 {
+		b.add(portMap, Element{Proto: sp.Protocol, Port: sp.NodePort, Verdict: verdict})
+	}
+}
+
+// hasUsable reports whether sp has usable endpoints on any node.
+func hasUsable(sp *proxy.ServicePort) bool {
+	all := *sp
+	all.InternalLocal = false
+	return len(all.ClusterEndpoints("")) > 0
+}
+
+// dispatch returns the rules that pick one of eps (honouring ClientIP affinity),
+// and emits the endpoint chains.
+func (b *builder) dispatch(sp *proxy.ServicePort, eps []proxy.Endpoint) []Rule {
+	var rules []Rule
+	targets := make([]string, len(eps))
+	for i, ep := range eps {
+		targets[i] = EndpointChain(sp, ep)
+		b.endpointChain(sp, ep)
+		if sp.AffinityTimeout > 0 {
+			rules = append(rules, Rule{MatchAddrSet{Source: true, Set: affinitySet(sp, ep)}, Do{Verdict{Kind: Goto, Chain: targets[i]}}})
+		}
+	}
+	if len(targets) == 1 {
+		return append(rules, Rule{Do{Verdict{Kind: Goto, Chain: targets[0]}}})
+	}
+	return append(rules, Rule{Numgen{Targets: targets}})
+}
+
+func (b *builder) endpointChain(sp *proxy.ServicePort, ep proxy.Endpoint) {
+	name := EndpointChain(sp, ep)
+	if b.epChains[name] {
+		return
+	}
+	b.epChains[name] = true
+	rules := []Rule{{MatchAddr{Source: true, Prefix: netip.PrefixFrom(ep.Addr, 32)}, Do{Verdict{Kind: Jump, Chain: chainMarkForMasquerade}}}}
+	if sp.AffinityTimeout > 0 {
+		set := affinitySet(sp, ep)
+		b.rs.Sets = append(b.rs.Sets, &Set{Name: set, Timeout: sp.AffinityTimeout})
+		rules = append(rules, Rule{AffinityUpdate{Set: set}})
+	}
+	rules = append(rules, Rule{DNAT{Proto: sp.Protocol, To: ep.AddrPort()}})
+	b.rs.Chains = append(b.rs.Chains, &Chain{Name: name, Rules: rules})
+}
+
+// finish sorts map elements so equal snapshots give equal rulesets.
+func (b *builder) finish() {
+	for _, m := range b.rs.Maps {
+		slices.SortFunc(m.Elements, func(x, y Element) int { return strings.Compare(x.key(m.Key), y.key(m.Key)) })
+	}
+}
+
+// Validate reports a ruleset that references a chain, map or set it does not
+// define; the kernel would refuse the whole transaction.
+func (rs *Ruleset) Validate() error {
+	chains := map[string]bool{}
+	for _, c := range rs.Chains {
+		if chains[c.Name] {
+			return fmt.Errorf("validate ruleset: chain %q defined twice", c.Name)
+		}
+		chains[c.Name] = true
+	}
+	checkChain := func(v Verdict) error {
+		if (v.Kind == Jump || v.Kind == Goto) && !chains[v.Chain] {
+			return fmt.Errorf("validate ruleset: reference to undefined chain %q", v.Chain)
+		}
+		return nil
+	}
+	for _, c := range rs.Chains {
+		for _, r := range c.Rules {
+			for _, s := range r {
+				var err error
+				switch s := s.(type) {
+				case Do:
+					err = checkChain(s.Verdict)
+				case Numgen:
+					for _, t := range s.Targets {
+						err = cmpErr(err, checkChain(Verdict{Kind: Goto, Chain: t}))
+					}
+				case MapLookup:
+					if rs.lookupMap(s.Map) == nil {
+						err = fmt.Errorf("validate ruleset: reference to undefined map %q", s.Map)
+					}
+				case MatchAddrSet:
+					if rs.lookupSet(s.Set) == nil {
+						err = fmt.Errorf("validate ruleset: reference to undefined set %q", s.Set)
+					}
+				case AffinityUpdate:
+					if rs.lookupSet(s.Set) == nil {
+						err = fmt.Errorf("validate ruleset: reference to undefined set %q", s.Set)
+					}
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, m := range rs.Maps {
+		for _, e := range m.Elements {
+			if err := checkChain(e.Verdict); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}

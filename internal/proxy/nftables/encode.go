@@ -1,0 +1,273 @@
+package nftables
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	nft "github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// Registers as nft uses them: the 16-byte register 1 for single values, and the
+// 4-byte registers from NFT_REG32_00 (which overlays register 1) for the fields
+// of a concatenated key.
+const (
+	reg1    = unix.NFT_REG_1
+	reg2    = unix.NFT_REG_2
+	reg32_0 = unix.NFT_REG32_00
+)
+
+// rtnLocal is the fib address type of a local address (RTN_LOCAL).
+const rtnLocal = 2
+
+// encoder turns the ruleset's statements into netlink expressions on one
+// connection, queuing anonymous sets (numgen verdict maps) as it goes.
+type encoder struct {
+	conn  *nft.Conn
+	table *nft.Table
+}
+
+func (e *encoder) rule(chain *nft.Chain, r Rule) error {
+	var exprs []expr.Any
+	for _, s := range r {
+		x, err := e.stmt(s)
+		if err != nil {
+			return fmt.Errorf("encode rule %q in chain %s: %w", r, chain.Name, err)
+		}
+		exprs = append(exprs, x...)
+	}
+	e.conn.AddRule(&nft.Rule{Table: e.table, Chain: chain, Exprs: exprs})
+	return nil
+}
+
+func ip4(a netip.Addr) []byte { b := a.As4(); return b[:] }
+
+func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
+	switch s := s.(type) {
+	case MatchAddr:
+		off := uint32(16)
+		if s.Source {
+			off = 12
+		}
+		op := expr.CmpOpEq
+		if s.Neg {
+			op = expr.CmpOpNeq
+		}
+		out := []expr.Any{&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4}}
+		if s.Prefix.Bits() < 32 {
+			m := uint32(0xffffffff) << (32 - s.Prefix.Bits())
+			mb := binary.BigEndian.AppendUint32(nil, m)
+			out = append(out, &expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4, Mask: mb, Xor: []byte{0, 0, 0, 0}})
+		}
+		return append(out, &expr.Cmp{Op: op, Register: reg1, Data: ip4(s.Prefix.Masked().Addr())}), nil
+	case MatchAddrSet:
+		off := uint32(16)
+		if s.Source {
+			off = 12
+		}
+		return []expr.Any{
+			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4},
+			&expr.Lookup{SourceRegister: reg1, SetName: s.Set},
+		}, nil
+	case MatchProto:
+		return []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{protoNumber(s.Proto)}},
+		}, nil
+	case MatchDport:
+		return []expr.Any{
+			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.BigEndian.PutUint16(uint16(s.Port))},
+		}, nil
+	case MatchFibLocal:
+		return []expr.Any{
+			&expr.Fib{Register: reg1, FlagSADDR: s.Source, FlagDADDR: !s.Source, ResultADDRTYPE: true},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.NativeEndian.PutUint32(rtnLocal)},
+		}, nil
+	case MatchCtNew:
+		return []expr.Any{
+			&expr.Ct{Register: reg1, Key: expr.CtKeySTATE},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4,
+				Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitNEW), Xor: binaryutil.NativeEndian.PutUint32(0)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: binaryutil.NativeEndian.PutUint32(0)},
+		}, nil
+	case MatchMarkClear:
+		return []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyMARK, Register: reg1},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4,
+				Mask: binaryutil.NativeEndian.PutUint32(s.Bit), Xor: binaryutil.NativeEndian.PutUint32(0)},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.NativeEndian.PutUint32(0)},
+		}, nil
+	case SetMark:
+		mask, xor := ^s.Bit, s.Bit
+		if s.Xor {
+			mask = 0xffffffff
+		}
+		return []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyMARK, Register: reg1},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4,
+				Mask: binaryutil.NativeEndian.PutUint32(mask), Xor: binaryutil.NativeEndian.PutUint32(xor)},
+			&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: reg1},
+		}, nil
+	case Masquerade:
+		return []expr.Any{&expr.Masq{FullyRandom: true}}, nil
+	case DNAT:
+		return []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{protoNumber(s.Proto)}},
+			&expr.Immediate{Register: reg1, Data: ip4(s.To.Addr())},
+			&expr.Immediate{Register: reg2, Data: binaryutil.BigEndian.PutUint16(s.To.Port())},
+			&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegProtoMin: reg2, Specified: true},
+		}, nil
+	case MapLookup:
+		out := make([]expr.Any, 0, len(s.Key)+1)
+		for i, k := range s.Key {
+			reg := uint32(reg32_0 + i)
+			if i == 0 {
+				reg = reg1
+			}
+			switch k {
+			case KeyDaddr:
+				out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
+			case KeyL4Proto:
+				out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg})
+			case KeyDport:
+				out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+			}
+		}
+		return append(out, &expr.Lookup{SourceRegister: reg1, SetName: s.Map, DestRegister: 0, IsDestRegSet: true}), nil
+	case Numgen:
+		// numgen writes a host-order integer; the key says so, or nft would
+		// print the keys byte-swapped.
+		set := &nft.Set{Table: e.table, Anonymous: true, Constant: true, IsMap: true,
+			KeyType: nft.TypeInteger, DataType: nft.TypeVerdict, KeyByteOrder: binaryutil.NativeEndian}
+		els := make([]nft.SetElement, len(s.Targets))
+		for i, t := range s.Targets {
+			els[i] = nft.SetElement{Key: binaryutil.NativeEndian.PutUint32(uint32(i)),
+				VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: t}}
+		}
+		if err := e.conn.AddSet(set, els); err != nil {
+			return nil, fmt.Errorf("add numgen map: %w", err)
+		}
+		return []expr.Any{
+			&expr.Numgen{Register: reg1, Modulus: uint32(len(s.Targets)), Type: unix.NFT_NG_RANDOM},
+			&expr.Lookup{SourceRegister: reg1, SetName: set.Name, SetID: set.ID, DestRegister: 0, IsDestRegSet: true},
+		}, nil
+	case AffinityUpdate:
+		return []expr.Any{
+			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+			&expr.Dynset{SrcRegKey: reg1, SetName: s.Set, Operation: uint32(unix.NFT_DYNSET_OP_UPDATE)},
+		}, nil
+	case Do:
+		return []expr.Any{verdictExpr(s.Verdict)}, nil
+	case RejectTCPReset:
+		return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_TCP_RST}}, nil
+	}
+	return nil, fmt.Errorf("unknown statement %T", s)
+}
+
+func verdictExpr(v Verdict) expr.Any {
+	switch v.Kind {
+	case Jump:
+		return &expr.Verdict{Kind: expr.VerdictJump, Chain: v.Chain}
+	case Goto:
+		return &expr.Verdict{Kind: expr.VerdictGoto, Chain: v.Chain}
+	case Return:
+		return &expr.Verdict{Kind: expr.VerdictReturn}
+	case Drop:
+		return &expr.Verdict{Kind: expr.VerdictDrop}
+	}
+	return &expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: 3} // port unreachable
+}
+
+// elementKey encodes a map element's key: each field padded to 4 bytes.
+func elementKey(fields []KeyField, el Element) []byte {
+	var out []byte
+	for _, f := range fields {
+		switch f {
+		case KeyDaddr:
+			out = append(out, ip4(el.Addr)...)
+		case KeyL4Proto:
+			out = append(out, protoNumber(el.Proto), 0, 0, 0)
+		case KeyDport:
+			out = append(out, byte(el.Port>>8), byte(el.Port), 0, 0)
+		}
+	}
+	return out
+}
+
+func keyType(fields []KeyField) nft.SetDatatype {
+	types := make([]nft.SetDatatype, len(fields))
+	for i, f := range fields {
+		switch f {
+		case KeyDaddr:
+			types[i] = nft.TypeIPAddr
+		case KeyL4Proto:
+			types[i] = nft.TypeInetProto
+		case KeyDport:
+			types[i] = nft.TypeInetService
+		}
+	}
+	if len(types) == 1 {
+		return types[0]
+	}
+	return nft.MustConcatSetType(types...)
+}
+
+func (e *encoder) mapSet(m *Map) *nft.Set {
+	return &nft.Set{Table: e.table, Name: m.Name, IsMap: true, KeyType: keyType(m.Key), DataType: nft.TypeVerdict,
+		Concatenation: len(m.Key) > 1}
+}
+
+func (e *encoder) addrSet(s *Set) *nft.Set {
+	set := &nft.Set{Table: e.table, Name: s.Name, KeyType: nft.TypeIPAddr}
+	if s.Timeout > 0 {
+		set.HasTimeout, set.Dynamic, set.Timeout = true, true, s.Timeout
+	}
+	return set
+}
+
+func mapElements(m *Map, els []Element) []nft.SetElement {
+	out := make([]nft.SetElement, len(els))
+	for i, el := range els {
+		out[i] = nft.SetElement{Key: elementKey(m.Key, el), VerdictData: verdictExpr(el.Verdict).(*expr.Verdict)}
+	}
+	return out
+}
+
+func addrElements(addrs []netip.Addr) []nft.SetElement {
+	out := make([]nft.SetElement, len(addrs))
+	for i, a := range addrs {
+		out[i] = nft.SetElement{Key: ip4(a)}
+	}
+	return out
+}
+
+func (e *encoder) chain(c *Chain) *nft.Chain {
+	ch := &nft.Chain{Table: e.table, Name: c.Name}
+	if c.Hook != nil {
+		ch.Type = nft.ChainType(c.Hook.Type)
+		ch.Hooknum = hookNum(c.Hook.Hook)
+		ch.Priority = nft.ChainPriorityRef(nft.ChainPriority(c.Hook.Priority))
+		accept := nft.ChainPolicyAccept
+		ch.Policy = &accept
+	}
+	return ch
+}
+
+func hookNum(h string) *nft.ChainHook {
+	switch h {
+	case "prerouting":
+		return nft.ChainHookPrerouting
+	case "input":
+		return nft.ChainHookInput
+	case "forward":
+		return nft.ChainHookForward
+	case "output":
+		return nft.ChainHookOutput
+	}
+	return nft.ChainHookPostrouting
+}

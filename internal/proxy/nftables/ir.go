@@ -1,0 +1,369 @@
+package nftables
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Ruleset is the whole desired content of svcnet's table: what a sync makes the
+// kernel hold. It is built by [Build], printed by [Ruleset.String] in nft's
+// syntax (for golden files and `svcnet agent --dump`), walked by [Trace], and
+// programmed by the [Proxier] over netlink.
+type Ruleset struct {
+	Table  string
+	Chains []*Chain
+	// Maps are verdict maps with concatenated keys.
+	Maps []*Map
+	// Sets are plain address sets (nodeport addresses, affinity).
+	Sets []*Set
+}
+
+// Chain is a named chain; Hook is set for base chains.
+type Chain struct {
+	Name  string
+	Hook  *Hook
+	Rules []Rule
+}
+
+// Hook attaches a base chain to the packet path.
+type Hook struct {
+	Type     string // "nat" or "filter"
+	Hook     string // prerouting, input, forward, output, postrouting
+	Priority int
+}
+
+// Rule is a sequence of statements evaluated left to right.
+type Rule []Stmt
+
+// KeyField is one component of a map key.
+type KeyField int
+
+const (
+	KeyDaddr KeyField = iota
+	KeyL4Proto
+	KeyDport
+)
+
+// Map is a verdict map keyed by a concatenation of KeyFields.
+type Map struct {
+	Name     string
+	Key      []KeyField
+	Elements []Element
+}
+
+// Element is one map entry: key values in the order of the map's Key.
+type Element struct {
+	Addr  netip.Addr // for KeyDaddr
+	Proto corev1.Protocol
+	Port  int32
+	// Verdict is "goto CHAIN" or "drop".
+	Verdict Verdict
+}
+
+// Set is a set of IPv4 addresses; Timeout makes it a dynamic affinity set.
+type Set struct {
+	Name     string
+	Timeout  time.Duration
+	Elements []netip.Addr
+}
+
+// Verdict ends a rule's evaluation.
+type Verdict struct {
+	Kind  VerdictKind
+	Chain string
+}
+
+// VerdictKind is jump, goto, return, drop or reject.
+type VerdictKind int
+
+const (
+	Jump VerdictKind = iota
+	Goto
+	Return
+	Drop
+	Reject
+)
+
+func (v Verdict) String() string {
+	switch v.Kind {
+	case Jump:
+		return "jump " + v.Chain
+	case Goto:
+		return "goto " + v.Chain
+	case Return:
+		return "return"
+	case Drop:
+		return "drop"
+	case Reject:
+		return "reject"
+	}
+	return "?"
+}
+
+// Stmt is one statement of a rule. Each kind is a struct below.
+type Stmt interface{ text() string }
+
+// MatchAddr matches the source or destination address against Prefix (a single
+// address when its length is 32); Neg inverts it.
+type MatchAddr struct {
+	Source bool
+	Prefix netip.Prefix
+	Neg    bool
+}
+
+// MatchAddrSet matches the source or destination address against a named set.
+type MatchAddrSet struct {
+	Source bool
+	Set    string
+}
+
+// MatchProto matches the layer 4 protocol.
+type MatchProto struct{ Proto corev1.Protocol }
+
+// MatchDport matches the transport destination port (after a MatchProto).
+type MatchDport struct{ Port int32 }
+
+// MatchFibLocal matches packets whose source (or destination) address is local.
+type MatchFibLocal struct{ Source bool }
+
+// MatchCtNew matches the first packet of a connection.
+type MatchCtNew struct{}
+
+// MatchMarkClear matches packets without Bit in their mark.
+type MatchMarkClear struct{ Bit uint32 }
+
+// SetMark ors (or, with Xor, toggles) Bit into the packet mark.
+type SetMark struct {
+	Bit uint32
+	Xor bool
+}
+
+// Masquerade source-NATs to the outgoing interface's address.
+type Masquerade struct{}
+
+// DNAT rewrites the destination to To.
+type DNAT struct {
+	Proto corev1.Protocol
+	To    netip.AddrPort
+}
+
+// MapLookup dispatches on the concatenated key of Map's fields.
+type MapLookup struct {
+	Key []KeyField
+	Map string
+}
+
+// Numgen picks one of Targets at random (with equal weights) and goes there.
+type Numgen struct{ Targets []string }
+
+// AffinityUpdate records the source address in an affinity set.
+type AffinityUpdate struct{ Set string }
+
+// RejectTCPReset answers a TCP packet with a reset (after a MatchProto TCP).
+type RejectTCPReset struct{}
+
+// Do ends the rule with a verdict.
+type Do struct{ Verdict Verdict }
+
+func (m MatchAddr) text() string {
+	s := "ip daddr "
+	if m.Source {
+		s = "ip saddr "
+	}
+	if m.Neg {
+		s += "!= "
+	}
+	if m.Prefix.Bits() == m.Prefix.Addr().BitLen() {
+		return s + m.Prefix.Addr().String()
+	}
+	return s + m.Prefix.String()
+}
+
+func (m MatchAddrSet) text() string {
+	if m.Source {
+		return "ip saddr @" + m.Set
+	}
+	return "ip daddr @" + m.Set
+}
+
+func (m MatchProto) text() string { return "meta l4proto " + protoName(m.Proto) }
+func (m MatchDport) text() string { return fmt.Sprintf("th dport %d", m.Port) }
+func (m MatchFibLocal) text() string {
+	if m.Source {
+		return "fib saddr type local"
+	}
+	return "fib daddr type local"
+}
+func (MatchCtNew) text() string       { return "ct state new" }
+func (m MatchMarkClear) text() string { return fmt.Sprintf("meta mark & 0x%08x == 0x00000000", m.Bit) }
+func (m SetMark) text() string {
+	op := "|"
+	if m.Xor {
+		op = "^"
+	}
+	return fmt.Sprintf("meta mark set meta mark %s 0x%08x", op, m.Bit)
+}
+func (Masquerade) text() string { return "masquerade fully-random" }
+func (d DNAT) text() string {
+	return fmt.Sprintf("meta l4proto %s dnat to %s", protoName(d.Proto), d.To)
+}
+func (m MapLookup) text() string { return keyText(m.Key) + " vmap @" + m.Map }
+func (n Numgen) text() string {
+	parts := make([]string, len(n.Targets))
+	for i, t := range n.Targets {
+		parts[i] = fmt.Sprintf("%d : goto %s", i, t)
+	}
+	return fmt.Sprintf("numgen random mod %d vmap { %s }", len(n.Targets), strings.Join(parts, ", "))
+}
+func (a AffinityUpdate) text() string { return "update @" + a.Set + " { ip saddr }" }
+func (d Do) text() string             { return d.Verdict.String() }
+func (RejectTCPReset) text() string   { return "reject with tcp reset" }
+
+func keyText(key []KeyField) string {
+	parts := make([]string, len(key))
+	for i, k := range key {
+		switch k {
+		case KeyDaddr:
+			parts[i] = "ip daddr"
+		case KeyL4Proto:
+			parts[i] = "meta l4proto"
+		case KeyDport:
+			parts[i] = "th dport"
+		}
+	}
+	return strings.Join(parts, " . ")
+}
+
+func keyTypeText(key []KeyField) string {
+	parts := make([]string, len(key))
+	for i, k := range key {
+		switch k {
+		case KeyDaddr:
+			parts[i] = "ipv4_addr"
+		case KeyL4Proto:
+			parts[i] = "inet_proto"
+		case KeyDport:
+			parts[i] = "inet_service"
+		}
+	}
+	return strings.Join(parts, " . ")
+}
+
+// protoName is the nft name of a Kubernetes protocol.
+func protoName(p corev1.Protocol) string { return strings.ToLower(string(p)) }
+
+// protoNumber is the IP protocol number of a Kubernetes protocol.
+func protoNumber(p corev1.Protocol) byte {
+	switch p {
+	case corev1.ProtocolUDP:
+		return 17
+	case corev1.ProtocolSCTP:
+		return 132
+	}
+	return 6
+}
+
+func (r Rule) String() string {
+	parts := make([]string, len(r))
+	for i, s := range r {
+		parts[i] = s.text()
+	}
+	return strings.Join(parts, " ")
+}
+
+func (e Element) key(fields []KeyField) string {
+	parts := make([]string, 0, len(fields))
+	for _, f := range fields {
+		switch f {
+		case KeyDaddr:
+			parts = append(parts, e.Addr.String())
+		case KeyL4Proto:
+			parts = append(parts, protoName(e.Proto))
+		case KeyDport:
+			parts = append(parts, fmt.Sprint(e.Port))
+		}
+	}
+	return strings.Join(parts, " . ")
+}
+
+// String prints the ruleset in nft's input syntax: `nft -f` would accept it.
+func (rs *Ruleset) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table ip %s {\n", rs.Table)
+	for _, s := range rs.Sets {
+		fmt.Fprintf(&b, "\tset %s {\n\t\ttype ipv4_addr\n", s.Name)
+		if s.Timeout > 0 {
+			fmt.Fprintf(&b, "\t\tflags dynamic,timeout\n\t\ttimeout %ds\n", int(s.Timeout/time.Second))
+		}
+		if len(s.Elements) > 0 {
+			els := make([]string, len(s.Elements))
+			for i, a := range s.Elements {
+				els[i] = a.String()
+			}
+			fmt.Fprintf(&b, "\t\telements = { %s }\n", strings.Join(els, ", "))
+		}
+		b.WriteString("\t}\n\n")
+	}
+	for _, m := range rs.Maps {
+		fmt.Fprintf(&b, "\tmap %s {\n\t\ttype %s : verdict\n", m.Name, keyTypeText(m.Key))
+		if len(m.Elements) > 0 {
+			b.WriteString("\t\telements = {")
+			for i, e := range m.Elements {
+				sep := ","
+				if i == len(m.Elements)-1 {
+					sep = " }"
+				}
+				fmt.Fprintf(&b, "\n\t\t\t%s : %s%s", e.key(m.Key), e.Verdict, sep)
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\t}\n\n")
+	}
+	for i, c := range rs.Chains {
+		fmt.Fprintf(&b, "\tchain %s {\n", c.Name)
+		if c.Hook != nil {
+			fmt.Fprintf(&b, "\t\ttype %s hook %s priority %d; policy accept;\n", c.Hook.Type, c.Hook.Hook, c.Hook.Priority)
+		}
+		for _, r := range c.Rules {
+			fmt.Fprintf(&b, "\t\t%s\n", r)
+		}
+		b.WriteString("\t}\n")
+		if i < len(rs.Chains)-1 {
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// chain returns the named chain, or nil.
+func (rs *Ruleset) chain(name string) *Chain {
+	i := slices.IndexFunc(rs.Chains, func(c *Chain) bool { return c.Name == name })
+	if i < 0 {
+		return nil
+	}
+	return rs.Chains[i]
+}
+
+// lookupMap returns the named map, or nil.
+func (rs *Ruleset) lookupMap(name string) *Map {
+	i := slices.IndexFunc(rs.Maps, func(m *Map) bool { return m.Name == name })
+	if i < 0 {
+		return nil
+	}
+	return rs.Maps[i]
+}
+
+// lookupSet returns the named set, or nil.
+func (rs *Ruleset) lookupSet(name string) *Set {
+	i := slices.IndexFunc(rs.Sets, func(s *Set) bool { return s.Name == name })
+	if i < 0 {
+		return nil
+	}
+	return rs.Sets[i]
+}

@@ -1,0 +1,327 @@
+package nftables
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/svcnet/svcnet/internal/netnstest"
+	"github.com/svcnet/svcnet/internal/proxy"
+)
+
+// nftList returns `nft list table ip T` inside the namespace.
+func nftList(t *testing.T, ns *netnstest.NS, table string) string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns.Name, "nft", "list", "table", "ip", table).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list table: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+// normalized makes an nft listing comparable across creation orders: each
+// top-level block becomes its header plus sorted lines, map elements one a line.
+func normalized(listing string) string {
+	var blocks []string
+	var cur []string
+	header := ""
+	for _, line := range strings.Split(listing, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "table "):
+		case strings.HasPrefix(line, "chain ") || strings.HasPrefix(line, "map ") || strings.HasPrefix(line, "set "):
+			header = line
+		case line == "}":
+			if header != "" {
+				slices.Sort(cur)
+				blocks = append(blocks, header+"\n  "+strings.Join(cur, "\n  "))
+			}
+			header, cur = "", nil
+		default:
+			line = strings.TrimPrefix(line, "elements = { ")
+			line = strings.TrimSuffix(line, " }")
+			for _, part := range strings.Split(line, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					cur = append(cur, part)
+				}
+			}
+		}
+	}
+	slices.Sort(blocks)
+	return strings.Join(blocks, "\n")
+}
+
+func newProxier(t *testing.T, ns *netnstest.NS) *Proxier {
+	t.Helper()
+	p, err := NewProxier("svcnet", ns.FD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// TestIncrementalSyncMatchesFullSync applies a sequence of snapshots to one
+// namespace incrementally and to another with full syncs, and expects the kernel
+// to hold the same table in both after every step.
+func TestIncrementalSyncMatchesFullSync(t *testing.T) {
+	inc, full := netnstest.New(t, "inc"), netnstest.New(t, "full")
+	pInc, pFull := newProxier(t, inc), newProxier(t, full)
+	cfg := fixtureConfig()
+
+	steps := []struct {
+		name   string
+		change func(s *proxy.Snapshot)
+	}{
+		{name: "initial", change: func(*proxy.Snapshot) {}},
+		{name: "endpoint removed", change: func(s *proxy.Snapshot) { s.Ports[9].Endpoints = s.Ports[9].Endpoints[:1] }},
+		{name: "service removed", change: func(s *proxy.Snapshot) { s.Ports = slices.Delete(s.Ports, 6, 7) }},
+		{name: "endpoint added to empty", change: func(s *proxy.Snapshot) {
+			s.Ports[0].Endpoints = []proxy.Endpoint{ep("10.244.1.20", 80, "node-a")}
+		}},
+		{name: "affinity off, node port moved", change: func(s *proxy.Snapshot) {
+			for _, sp := range s.Ports {
+				sp.AffinityTimeout = 0
+				if sp.NodePort != 0 {
+					sp.NodePort++
+				}
+			}
+		}},
+		{name: "everything gone", change: func(s *proxy.Snapshot) { s.Ports = nil }},
+		{name: "back again", change: func(s *proxy.Snapshot) { *s = *fixtureSnapshot() }},
+	}
+	snap := fixtureSnapshot()
+	for i, step := range steps {
+		step.change(snap)
+		rs := Build(snap, cfg)
+		st, err := pInc.Sync(rs, false)
+		if err != nil {
+			t.Fatalf("%s: incremental sync: %v", step.name, err)
+		}
+		if i > 0 && st.Full {
+			t.Errorf("%s: sync was full; want incremental", step.name)
+		}
+		// A fresh proxier each step, so the full side never diffs.
+		pFull = newProxier(t, full)
+		if _, err := pFull.Sync(rs, true); err != nil {
+			t.Fatalf("%s: full sync: %v", step.name, err)
+		}
+		if got, want := normalized(nftList(t, inc, "svcnet")), normalized(nftList(t, full, "svcnet")); got != want {
+			t.Fatalf("%s: incremental table differs from full:\n--- incremental\n%s\n--- full\n%s", step.name, got, want)
+		}
+	}
+}
+
+// TestFullSyncRepairs removes a chain's rules and a map element behind the
+// proxier's back and expects a full sync to restore them and delete a stray chain.
+func TestFullSyncRepairs(t *testing.T) {
+	ns := netnstest.New(t, "rep")
+	p := newProxier(t, ns)
+	rs := Build(fixtureSnapshot(), fixtureConfig())
+	if _, err := p.Sync(rs, false); err != nil {
+		t.Fatal(err)
+	}
+	want := normalized(nftList(t, ns, "svcnet"))
+	ns.Run("nft", "flush", "chain", "ip", "svcnet", "svc-default/web/tcp/http")
+	ns.Run("nft", "delete", "element", "ip", "svcnet", "service-ips", "{ 10.96.0.10 . tcp . 80 }")
+	ns.Run("nft", "add", "chain", "ip", "svcnet", "stray")
+	if got := normalized(nftList(t, ns, "svcnet")); got == want {
+		t.Fatal("tampering changed nothing")
+	}
+	st, err := p.Sync(rs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := normalized(nftList(t, ns, "svcnet")); got != want {
+		t.Errorf("after repair:\n%s\nwant:\n%s", got, want)
+	}
+	if st.ChainsDeleted != 1 {
+		t.Errorf("chains deleted = %d; want 1 (the stray one)", st.ChainsDeleted)
+	}
+	if err := p.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command("ip", "netns", "exec", ns.Name, "nft", "list", "tables").CombinedOutput()
+	if strings.Contains(string(out), "svcnet") {
+		t.Errorf("after cleanup: %s", out)
+	}
+}
+
+// serve answers every TCP connection on l with "name client-address\n".
+func serve(l net.Listener, name string) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(c, "%s %s\n", name, c.RemoteAddr())
+		c.Close()
+	}
+}
+
+// serveUDP answers every datagram the same way.
+func serveUDP(c net.PacketConn, name string) {
+	buf := make([]byte, 512)
+	for {
+		_, from, err := c.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		_, _ = c.WriteTo([]byte(name+" "+from.String()+"\n"), from)
+	}
+}
+
+// ask connects from ns to addr and returns the answer's two words.
+func ask(ctx context.Context, ns *netnstest.NS, network, addr string) (name, client string, err error) {
+	c, err := ns.Dial(ctx, &net.Dialer{Timeout: 2 * time.Second}, network, addr)
+	if err != nil {
+		return "", "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if network == "udp" {
+		if _, err := c.Write([]byte("hi")); err != nil {
+			return "", "", err
+		}
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", "", err
+	}
+	f := strings.Fields(line)
+	if len(f) != 2 {
+		return "", "", fmt.Errorf("answer %q", line)
+	}
+	host, _, _ := net.SplitHostPort(f[1])
+	return f[0], host, nil
+}
+
+// TestTraffic programs a node namespace with two pod namespaces behind it and
+// sends real TCP and UDP traffic through ClusterIPs and a node port.
+func TestTraffic(t *testing.T) {
+	node := netnstest.New(t, "node")
+	pod1, pod2 := netnstest.New(t, "pod1"), netnstest.New(t, "pod2")
+	netnstest.Link(t, node, "p1", "10.244.1.1/24", pod1, "eth0", "10.244.1.2/24")
+	netnstest.Link(t, node, "p2", "10.244.2.1/24", pod2, "eth0", "10.244.2.2/24")
+	pod1.Run("ip", "route", "add", "default", "via", "10.244.1.1")
+	pod2.Run("ip", "route", "add", "default", "via", "10.244.2.1")
+	node.Sysctl("net.ipv4.ip_forward", "1")
+	// The node reaches service addresses through a default route, as a real node does.
+	outside := netnstest.New(t, "out")
+	netnstest.Link(t, node, "uplink", "10.250.0.1/24", outside, "eth0", "10.250.0.2/24")
+	node.Run("ip", "route", "add", "default", "via", "10.250.0.2")
+	outside.Run("ip", "route", "add", "10.244.0.0/16", "via", "10.250.0.1")
+
+	for _, p := range []struct {
+		ns   *netnstest.NS
+		name string
+	}{{pod1, "pod1"}, {pod2, "pod2"}} {
+		l, err := p.ns.Listen("tcp", ":8080")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go serve(l, p.name)
+		u, err := p.ns.ListenPacket("udp", ":5353")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { u.Close() })
+		go serveUDP(u, p.name)
+	}
+
+	web := port("default", "web", "", corev1.ProtocolTCP, "10.96.0.10", 80, ep("10.244.1.2", 8080, "node-a"), ep("10.244.2.2", 8080, "node-a"))
+	web.NodePort = 30080
+	empty := port("default", "empty", "", corev1.ProtocolTCP, "10.96.0.11", 80)
+	dns := port("default", "dns", "", corev1.ProtocolUDP, "10.96.0.53", 53, ep("10.244.1.2", 5353, "node-a"))
+	snap := &proxy.Snapshot{Ports: []*proxy.ServicePort{dns, empty, web}}
+	p := newProxier(t, node)
+	if _, err := p.Sync(Build(snap, Config{NodeName: "node-a", ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}), false); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	t.Run("clusterIP from a pod spreads over both endpoints", func(t *testing.T) {
+		seen := map[string]int{}
+		for range 40 {
+			name, _, err := ask(ctx, pod2, "tcp", "10.96.0.10:80")
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[name]++
+		}
+		if seen["pod1"] == 0 || seen["pod2"] == 0 {
+			t.Errorf("endpoints reached over 40 connections: %v; want both", seen)
+		}
+	})
+	t.Run("clusterIP from the node", func(t *testing.T) {
+		if _, _, err := ask(ctx, node, "tcp", "10.96.0.10:80"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("pod source address preserved, hairpin masqueraded", func(t *testing.T) {
+		var direct, hairpin bool
+		for i := 0; i < 100 && !(direct && hairpin); i++ {
+			name, client, err := ask(ctx, pod1, "tcp", "10.96.0.10:80")
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case name == "pod2" && client == "10.244.1.2":
+				direct = true
+			case name == "pod1" && client == "10.244.1.1":
+				hairpin = true
+			case name == "pod1" || name == "pod2":
+				t.Fatalf("%s saw client %s", name, client)
+			}
+		}
+		if !direct || !hairpin {
+			t.Errorf("direct=%t hairpin=%t; want both seen", direct, hairpin)
+		}
+	})
+	t.Run("node port on a node address", func(t *testing.T) {
+		for _, addr := range []string{"10.244.2.1:30080", "10.250.0.1:30080"} {
+			if _, _, err := ask(ctx, pod2, "tcp", addr); err != nil {
+				t.Errorf("%s: %v", addr, err)
+			}
+		}
+		if _, _, err := ask(ctx, node, "tcp", "10.250.0.1:30080"); err != nil {
+			t.Errorf("from the node itself: %v", err)
+		}
+		// From outside the cluster: masqueraded, so the reply comes back via the node.
+		name, client, err := ask(ctx, outside, "tcp", "10.250.0.1:30080")
+		if err != nil {
+			t.Fatalf("from outside: %v", err)
+		}
+		if want := map[string]string{"pod1": "10.244.1.1", "pod2": "10.244.2.1"}[name]; client != want {
+			t.Errorf("outside client seen by %s as %s; want the node's address %s", name, client, want)
+		}
+	})
+	t.Run("no endpoints rejects at once", func(t *testing.T) {
+		start := time.Now()
+		_, _, err := ask(ctx, pod2, "tcp", "10.96.0.11:80")
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("dial service without endpoints: %v; want connection refused", err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("refusal took %v", d)
+		}
+	})
+	t.Run("udp", func(t *testing.T) {
+		name, _, err := ask(ctx, pod2, "udp", "10.96.0.53:53")
+		if err != nil || name != "pod1" {
+			t.Fatalf("udp answer from %q, %v; want pod1", name, err)
+		}
+	})
+}

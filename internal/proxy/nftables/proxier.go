@@ -1,0 +1,376 @@
+package nftables
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	nft "github.com/google/nftables"
+)
+
+// Proxier programs a [Ruleset] into the kernel over netlink, in the network
+// namespace it was created in. Every sync is one netlink transaction: the kernel
+// applies all of it or none. It is safe for use by one goroutine at a time.
+type Proxier struct {
+	mu    sync.Mutex
+	conn  *nft.Conn
+	table *nft.Table
+	// applied is what the last successful sync left in the kernel; nil forces
+	// the next sync to be a full one.
+	applied *tableState
+}
+
+// tableState is the fingerprint of a ruleset: what an incremental sync diffs against.
+type tableState struct {
+	chains map[string]string             // name -> rules text
+	hooks  map[string]bool               // base chains
+	maps   map[string]map[string]Element // map -> element key -> element
+	keys   map[string][]KeyField
+	sets   map[string]*Set
+}
+
+func fingerprint(rs *Ruleset) *tableState {
+	st := &tableState{chains: map[string]string{}, hooks: map[string]bool{}, maps: map[string]map[string]Element{},
+		keys: map[string][]KeyField{}, sets: map[string]*Set{}}
+	for _, c := range rs.Chains {
+		var b strings.Builder
+		for _, r := range c.Rules {
+			b.WriteString(r.String())
+			b.WriteByte('\n')
+		}
+		st.chains[c.Name] = b.String()
+		st.hooks[c.Name] = c.Hook != nil
+	}
+	for _, m := range rs.Maps {
+		els := make(map[string]Element, len(m.Elements))
+		for _, e := range m.Elements {
+			els[e.key(m.Key)] = e
+		}
+		st.maps[m.Name] = els
+		st.keys[m.Name] = m.Key
+	}
+	for _, s := range rs.Sets {
+		st.sets[s.Name] = s
+	}
+	return st
+}
+
+// NewProxier opens a netlink connection for table name in the network namespace
+// of netnsFD, or the current one when netnsFD is negative. It changes nothing in
+// the kernel.
+func NewProxier(table string, netnsFD int) (*Proxier, error) {
+	if table == "" {
+		table = "svcnet"
+	}
+	opts := []nft.ConnOption{nft.AsLasting()}
+	if netnsFD >= 0 {
+		opts = append(opts, nft.WithNetNSFd(netnsFD))
+	}
+	conn, err := nft.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("open nftables netlink connection: %w", err)
+	}
+	return &Proxier{conn: conn, table: &nft.Table{Name: table, Family: nft.TableFamilyIPv4}}, nil
+}
+
+// Close releases the netlink connection; the kernel keeps the rules.
+func (p *Proxier) Close() error { return p.conn.CloseLasting() }
+
+// SyncStats says what one sync changed.
+type SyncStats struct {
+	Full bool
+	// Chains rewritten, added or deleted; map elements added or deleted.
+	ChainsWritten, ChainsDeleted, ElementsAdded, ElementsDeleted int
+}
+
+// Sync makes the kernel hold rs. With full, or when the previous sync failed, it
+// reconciles against what the kernel actually holds (repairing changes made
+// behind svcnet's back); otherwise it sends only the difference from the last
+// sync. Either way it is one transaction.
+func (p *Proxier) Sync(rs *Ruleset, full bool) (SyncStats, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := rs.Validate(); err != nil {
+		return SyncStats{}, err
+	}
+	want := fingerprint(rs)
+	var stats SyncStats
+	var err error
+	if full || p.applied == nil {
+		stats, err = p.fullSync(rs, want)
+	} else {
+		stats, err = p.incrementalSync(rs, want)
+	}
+	if err != nil {
+		p.applied = nil
+		return stats, err
+	}
+	p.applied = want
+	return stats, nil
+}
+
+func (p *Proxier) encoder() *encoder { return &encoder{conn: p.conn, table: p.table} }
+
+// fullSync rewrites every chain and map of rs, and deletes whatever else the
+// table holds. Affinity sets that stay are kept with their entries.
+func (p *Proxier) fullSync(rs *Ruleset, want *tableState) (SyncStats, error) {
+	stats := SyncStats{Full: true}
+	have := kernelObjects{chains: map[string]*nft.Chain{}, sets: map[string]*nft.Set{}}
+	if err := p.listKernel(&have); err != nil {
+		return stats, err
+	}
+	e := p.encoder()
+	p.conn.AddTable(p.table)
+	// Empty everything first, so that no reference blocks a deletion below.
+	for _, c := range have.chains {
+		p.conn.FlushChain(c)
+	}
+	for name, s := range have.sets {
+		if s.IsMap || name == setNodePortIPs {
+			p.conn.FlushSet(s)
+		}
+	}
+	chains := map[string]*nft.Chain{}
+	for _, c := range rs.Chains {
+		chains[c.Name] = p.conn.AddChain(e.chain(c))
+	}
+	if err := p.addSetsAndMaps(e, rs, have.sets); err != nil {
+		return stats, err
+	}
+	for _, c := range rs.Chains {
+		for _, r := range c.Rules {
+			if err := e.rule(chains[c.Name], r); err != nil {
+				return stats, err
+			}
+		}
+		stats.ChainsWritten++
+	}
+	if err := p.addAllElements(e, rs, &stats); err != nil {
+		return stats, err
+	}
+	for name, c := range have.chains {
+		if _, ok := want.chains[name]; !ok {
+			p.conn.DelChain(c)
+			stats.ChainsDeleted++
+		}
+	}
+	for name, s := range have.sets {
+		_, isSet := want.sets[name]
+		_, isMap := want.maps[name]
+		if !isSet && !isMap {
+			p.conn.DelSet(s)
+		}
+	}
+	if err := p.conn.Flush(); err != nil {
+		return stats, fmt.Errorf("full sync of table %s: %w", p.table.Name, err)
+	}
+	return stats, nil
+}
+
+type kernelObjects struct {
+	chains map[string]*nft.Chain
+	sets   map[string]*nft.Set
+}
+
+// listKernel reads the table's chains and named sets; a missing table is empty.
+func (p *Proxier) listKernel(have *kernelObjects) error {
+	tables, err := p.conn.ListTablesOfFamily(nft.TableFamilyIPv4)
+	if err != nil {
+		return fmt.Errorf("list nftables tables: %w", err)
+	}
+	if !slices.ContainsFunc(tables, func(t *nft.Table) bool { return t.Name == p.table.Name }) {
+		return nil
+	}
+	chains, err := p.conn.ListChainsOfTableFamily(nft.TableFamilyIPv4)
+	if err != nil {
+		return fmt.Errorf("list chains of table %s: %w", p.table.Name, err)
+	}
+	for _, c := range chains {
+		if c.Table.Name == p.table.Name {
+			have.chains[c.Name] = c
+		}
+	}
+	sets, err := p.conn.GetSets(p.table)
+	if err != nil {
+		return fmt.Errorf("list sets of table %s: %w", p.table.Name, err)
+	}
+	for _, s := range sets {
+		if !s.Anonymous && !strings.HasPrefix(s.Name, "__") {
+			s.Table = p.table
+			have.sets[s.Name] = s
+		}
+	}
+	return nil
+}
+
+// addSetsAndMaps creates the sets and maps of rs that the kernel lacks, and
+// fills the nodeport address set. Existing affinity sets keep their entries.
+func (p *Proxier) addSetsAndMaps(e *encoder, rs *Ruleset, have map[string]*nft.Set) error {
+	for _, m := range rs.Maps {
+		if old, ok := have[m.Name]; ok && old.IsMap {
+			continue
+		}
+		if err := p.conn.AddSet(e.mapSet(m), nil); err != nil {
+			return fmt.Errorf("add map %s: %w", m.Name, err)
+		}
+	}
+	for _, s := range rs.Sets {
+		set := e.addrSet(s)
+		if _, ok := have[s.Name]; !ok {
+			if err := p.conn.AddSet(set, nil); err != nil {
+				return fmt.Errorf("add set %s: %w", s.Name, err)
+			}
+		}
+		if len(s.Elements) > 0 {
+			if err := p.conn.SetAddElements(set, addrElements(s.Elements)); err != nil {
+				return fmt.Errorf("fill set %s: %w", s.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Proxier) addAllElements(e *encoder, rs *Ruleset, stats *SyncStats) error {
+	for _, m := range rs.Maps {
+		if len(m.Elements) == 0 {
+			continue
+		}
+		if err := p.conn.SetAddElements(e.mapSet(m), mapElements(m, m.Elements)); err != nil {
+			return fmt.Errorf("fill map %s: %w", m.Name, err)
+		}
+		stats.ElementsAdded += len(m.Elements)
+	}
+	return nil
+}
+
+// incrementalSync sends only what differs from the last sync.
+func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, error) {
+	var stats SyncStats
+	have := p.applied
+	e := p.encoder()
+	// New sets and maps.
+	for _, m := range rs.Maps {
+		if _, ok := have.maps[m.Name]; !ok {
+			if err := p.conn.AddSet(e.mapSet(m), nil); err != nil {
+				return stats, fmt.Errorf("add map %s: %w", m.Name, err)
+			}
+		}
+	}
+	for _, s := range rs.Sets {
+		old, ok := have.sets[s.Name]
+		set := e.addrSet(s)
+		if !ok {
+			if err := p.conn.AddSet(set, nil); err != nil {
+				return stats, fmt.Errorf("add set %s: %w", s.Name, err)
+			}
+		}
+		if s.Timeout == 0 && (!ok || !slices.Equal(old.Elements, s.Elements)) {
+			p.conn.FlushSet(set)
+			if len(s.Elements) > 0 {
+				if err := p.conn.SetAddElements(set, addrElements(s.Elements)); err != nil {
+					return stats, fmt.Errorf("fill set %s: %w", s.Name, err)
+				}
+			}
+		}
+	}
+	// New chains exist (empty) before anything refers to them.
+	chains := map[string]*nft.Chain{}
+	for _, c := range rs.Chains {
+		ch := e.chain(c)
+		if _, ok := have.chains[c.Name]; !ok {
+			ch = p.conn.AddChain(ch)
+		}
+		chains[c.Name] = ch
+	}
+	// Map elements that go away or change, before the chains they name go.
+	adds := map[string][]Element{}
+	for _, m := range rs.Maps {
+		old := have.maps[m.Name]
+		var dels []Element
+		for k, el := range old {
+			if nw, ok := want.maps[m.Name][k]; !ok || nw.Verdict != el.Verdict {
+				dels = append(dels, el)
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(want.maps[m.Name])) {
+			nw := want.maps[m.Name][k]
+			if el, ok := old[k]; !ok || el.Verdict != nw.Verdict {
+				adds[m.Name] = append(adds[m.Name], nw)
+			}
+		}
+		if len(dels) > 0 {
+			if err := p.conn.SetDeleteElements(e.mapSet(m), mapElements(m, dels)); err != nil {
+				return stats, fmt.Errorf("delete elements of map %s: %w", m.Name, err)
+			}
+			stats.ElementsDeleted += len(dels)
+		}
+	}
+	// Chains whose rules changed are rewritten whole.
+	for _, c := range rs.Chains {
+		if old, ok := have.chains[c.Name]; ok && old == want.chains[c.Name] {
+			continue
+		}
+		if _, ok := have.chains[c.Name]; ok {
+			p.conn.FlushChain(chains[c.Name])
+		}
+		for _, r := range c.Rules {
+			if err := e.rule(chains[c.Name], r); err != nil {
+				return stats, err
+			}
+		}
+		stats.ChainsWritten++
+	}
+	for _, m := range rs.Maps {
+		if len(adds[m.Name]) == 0 {
+			continue
+		}
+		if err := p.conn.SetAddElements(e.mapSet(m), mapElements(m, adds[m.Name])); err != nil {
+			return stats, fmt.Errorf("add elements to map %s: %w", m.Name, err)
+		}
+		stats.ElementsAdded += len(adds[m.Name])
+	}
+	// Chains that go: empty them all first (they may refer to each other).
+	var gone []*nft.Chain
+	for name := range have.chains {
+		if _, ok := want.chains[name]; !ok {
+			c := &nft.Chain{Table: p.table, Name: name}
+			p.conn.FlushChain(c)
+			gone = append(gone, c)
+		}
+	}
+	for _, c := range gone {
+		p.conn.DelChain(c)
+		stats.ChainsDeleted++
+	}
+	for name, s := range have.sets {
+		if _, ok := want.sets[name]; !ok {
+			p.conn.DelSet(e.addrSet(s))
+		}
+	}
+	if err := p.conn.Flush(); err != nil {
+		return stats, fmt.Errorf("incremental sync of table %s: %w", p.table.Name, err)
+	}
+	return stats, nil
+}
+
+// Cleanup deletes svcnet's table and everything in it; a missing table is not
+// an error.
+func (p *Proxier) Cleanup() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.applied = nil
+	tables, err := p.conn.ListTablesOfFamily(nft.TableFamilyIPv4)
+	if err != nil {
+		return fmt.Errorf("list nftables tables: %w", err)
+	}
+	if !slices.ContainsFunc(tables, func(t *nft.Table) bool { return t.Name == p.table.Name }) {
+		return nil
+	}
+	p.conn.DelTable(p.table)
+	if err := p.conn.Flush(); err != nil {
+		return fmt.Errorf("delete table %s: %w", p.table.Name, err)
+	}
+	return nil
+}

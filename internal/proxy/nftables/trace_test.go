@@ -1,0 +1,97 @@
+package nftables
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// TestTrace states where the first packet of a connection ends for every
+// service shape of the fixture, from a pod on this node, a pod on another node,
+// the node itself and a client outside the cluster. The fixture's node-a has the
+// addresses 10.250.0.1 (its primary) and 10.244.1.1 (its pod gateway).
+func TestTrace(t *testing.T) {
+	const (
+		localPod   = "10.244.1.50"
+		remotePod  = "10.244.2.50"
+		nodeIP     = "10.250.0.1"
+		outsideCli = "203.0.113.9"
+	)
+	local := mustAddrs(nodeIP, "10.244.1.1")
+	tcp, udp, sctp := corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP
+	tests := []struct {
+		name     string
+		node     string // default node-a
+		src, dst string
+		proto    corev1.Protocol
+		port     int32
+		fromNode bool
+		want     []string
+	}{
+		{name: "clusterIP from a local pod: either endpoint, source kept", src: localPod, dst: "10.96.0.10", port: 80,
+			want: []string{"dnat 10.244.1.2:8080", "dnat 10.244.2.3:8080"}},
+		{name: "clusterIP from a pod on another node", src: remotePod, dst: "10.96.0.10", port: 80,
+			want: []string{"dnat 10.244.1.2:8080", "dnat 10.244.2.3:8080"}},
+		{name: "clusterIP from the node: masqueraded", src: nodeIP, dst: "10.96.0.10", port: 80, fromNode: true,
+			want: []string{"dnat 10.244.1.2:8080 masquerade", "dnat 10.244.2.3:8080 masquerade"}},
+		{name: "hairpin: an endpoint reaching itself is masqueraded", src: "10.244.1.2", dst: "10.96.0.10", port: 80,
+			want: []string{"dnat 10.244.1.2:8080 masquerade", "dnat 10.244.2.3:8080"}},
+		{name: "wrong port of a clusterIP", src: localPod, dst: "10.96.0.10", port: 81, want: []string{"accept"}},
+		{name: "no endpoints from a pod: rejected", src: localPod, dst: "10.96.0.11", port: 80, want: []string{"reject"}},
+		{name: "no endpoints from the node: rejected", src: nodeIP, dst: "10.96.0.11", port: 80, fromNode: true, want: []string{"reject"}},
+		{name: "internal Local without a local endpoint: dropped", src: localPod, dst: "10.96.0.15", port: 80, want: []string{"drop"}},
+		{name: "internal Local on the endpoint's node", node: "node-b", src: remotePod, dst: "10.96.0.15", port: 80,
+			want: []string{"dnat 10.244.2.10:80"}},
+		{name: "only a terminating endpoint: used", src: localPod, dst: "10.96.0.16", port: 80, want: []string{"dnat 10.244.1.11:80"}},
+		{name: "sctp", proto: sctp, src: localPod, dst: "10.96.0.17", port: 9000, want: []string{"dnat 10.244.1.12:9000"}},
+		{name: "udp", proto: udp, src: localPod, dst: "10.96.0.53", port: 53, want: []string{"dnat 10.244.1.5:53"}},
+		{name: "udp on the tcp port number", proto: tcp, src: localPod, dst: "10.96.0.53", port: 53, want: []string{"accept"}},
+		{name: "node port from outside, endpoint on another node: masqueraded", src: outsideCli, dst: nodeIP, port: 30080,
+			want: []string{"dnat 10.244.2.8:80 masquerade"}},
+		{name: "node port on the pod gateway address", src: localPod, dst: "10.244.1.1", port: 30080,
+			want: []string{"dnat 10.244.2.8:80 masquerade"}},
+		{name: "node port from the node itself", src: nodeIP, dst: nodeIP, port: 30080, fromNode: true,
+			want: []string{"dnat 10.244.2.8:80 masquerade"}},
+		{name: "node port on loopback is not served", src: "127.0.0.1", dst: "127.0.0.1", port: 30080, fromNode: true,
+			want: []string{"accept"}},
+		{name: "external IP from outside", src: outsideCli, dst: "192.0.2.10", port: 80, want: []string{"dnat 10.244.2.8:80 masquerade"}},
+		{name: "external Local, no local endpoint, from outside: dropped", src: outsideCli, dst: "192.0.2.20", port: 80,
+			want: []string{"drop"}},
+		{name: "external Local node port, no local endpoint: dropped", src: outsideCli, dst: nodeIP, port: 30081, want: []string{"drop"}},
+		{name: "external Local from a pod: cluster semantics", src: localPod, dst: "192.0.2.20", port: 80,
+			want: []string{"dnat 10.244.2.9:80"}},
+		{name: "external Local from the node: cluster semantics, masqueraded", src: nodeIP, dst: nodeIP, port: 30081, fromNode: true,
+			want: []string{"dnat 10.244.2.9:80 masquerade"}},
+		{name: "external Local on the endpoint's node: source kept", node: "node-b", src: outsideCli, dst: "192.0.2.20", port: 80,
+			want: []string{"dnat 10.244.2.9:80"}},
+		{name: "node port without endpoints: rejected", proto: udp, src: outsideCli, dst: nodeIP, port: 30082, want: []string{"reject"}},
+		{name: "unrelated traffic", src: localPod, dst: remotePod, port: 80, want: []string{"accept"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := fixtureConfig()
+			if tc.node != "" {
+				cfg.NodeName = tc.node
+			}
+			proto := tc.proto
+			if proto == "" {
+				proto = tcp
+			}
+			rs := Build(fixtureSnapshot(), cfg)
+			outs := Trace(rs, local, Packet{Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
+				Proto: proto, Dport: tc.port, FromNode: tc.fromNode})
+			got := make([]string, len(outs))
+			for i, o := range outs {
+				got[i] = o.String()
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("outcomes = %q; want %q", got, tc.want)
+				for _, o := range outs {
+					t.Logf("%s via %v", o, o.Chains)
+				}
+			}
+		})
+	}
+}

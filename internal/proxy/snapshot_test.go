@@ -1,0 +1,175 @@
+package proxy
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+func svc(name string, mutate func(*corev1.Service)) *corev1.Service {
+	s := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
+		Spec: corev1.ServiceSpec{
+			Type: corev1.ServiceTypeClusterIP, ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	if mutate != nil {
+		mutate(s)
+	}
+	return s
+}
+
+type sliceEP struct {
+	addr                        string
+	ready, serving, terminating bool
+	node                        string
+}
+
+func slice(service, name string, portName string, port int32, eps ...sliceEP) *discoveryv1.EndpointSlice {
+	s := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "ns", Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: service}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: &portName, Port: &port, Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+	for _, e := range eps {
+		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{e.addr}, NodeName: ptr.To(e.node),
+			Conditions: discoveryv1.EndpointConditions{Ready: &e.ready, Serving: &e.serving, Terminating: &e.terminating}})
+	}
+	return s
+}
+
+func ready(addr, node string) sliceEP { return sliceEP{addr: addr, ready: true, serving: true, node: node} }
+
+func addrs(eps []Endpoint) []string {
+	out := make([]string, len(eps))
+	for i, e := range eps {
+		out[i] = e.AddrPort().String()
+	}
+	return out
+}
+
+func TestBuild(t *testing.T) {
+	tests := []struct {
+		name     string
+		services []*corev1.Service
+		slices   []*discoveryv1.EndpointSlice
+		// want: port name -> cluster endpoints on node-a, and external ones
+		wantPorts    []string
+		wantCluster  map[string][]string
+		wantExternal map[string][]string
+	}{
+		{
+			name:        "ready endpoints from two slices",
+			services:    []*corev1.Service{svc("web", nil)},
+			slices:      []*discoveryv1.EndpointSlice{slice("web", "a", "http", 8080, ready("10.244.1.2", "node-a")), slice("web", "b", "http", 8080, ready("10.244.2.2", "node-b"))},
+			wantPorts:   []string{"ns/web:http"},
+			wantCluster: map[string][]string{"ns/web:http": {"10.244.1.2:8080", "10.244.2.2:8080"}},
+		},
+		{
+			name:     "not ready excluded; terminating used only when nothing is ready",
+			services: []*corev1.Service{svc("web", nil), svc("drain", func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.11", nil })},
+			slices: []*discoveryv1.EndpointSlice{
+				slice("web", "a", "http", 8080, ready("10.244.1.2", "node-a"), sliceEP{addr: "10.244.1.3"}, sliceEP{addr: "10.244.1.4", serving: true, terminating: true}),
+				slice("drain", "b", "http", 8080, sliceEP{addr: "10.244.1.5", serving: true, terminating: true}, sliceEP{addr: "10.244.1.6", terminating: true}),
+			},
+			wantPorts:   []string{"ns/drain:http", "ns/web:http"},
+			wantCluster: map[string][]string{"ns/web:http": {"10.244.1.2:8080"}, "ns/drain:http": {"10.244.1.5:8080"}},
+		},
+		{
+			name: "headless, ExternalName and other proxies' Services are skipped",
+			services: []*corev1.Service{
+				svc("headless", func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.ClusterIPs = "None", []string{"None"} }),
+				svc("ext", func(s *corev1.Service) {
+					s.Spec.Type, s.Spec.ClusterIP, s.Spec.ClusterIPs, s.Spec.ExternalName = corev1.ServiceTypeExternalName, "", nil, "example.org"
+				}),
+				svc("other", func(s *corev1.Service) { s.Labels = map[string]string{LabelServiceProxyName: "foo"} }),
+			},
+			wantPorts: nil,
+		},
+		{
+			name: "local traffic policies",
+			services: []*corev1.Service{svc("lb", func(s *corev1.Service) {
+				s.Spec.Type = corev1.ServiceTypeLoadBalancer
+				s.Spec.Ports[0].NodePort = 30080
+				s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+				s.Spec.InternalTrafficPolicy = ptr.To(corev1.ServiceInternalTrafficPolicyLocal)
+			})},
+			slices:       []*discoveryv1.EndpointSlice{slice("lb", "a", "http", 8080, ready("10.244.1.2", "node-a"), ready("10.244.2.2", "node-b"))},
+			wantPorts:    []string{"ns/lb:http"},
+			wantCluster:  map[string][]string{"ns/lb:http": {"10.244.1.2:8080"}},
+			wantExternal: map[string][]string{"ns/lb:http": {"10.244.1.2:8080"}},
+		},
+		{
+			name:        "slice port of another name is not used",
+			services:    []*corev1.Service{svc("web", nil)},
+			slices:      []*discoveryv1.EndpointSlice{slice("web", "a", "metrics", 9090, ready("10.244.1.2", "node-a"))},
+			wantPorts:   []string{"ns/web:http"},
+			wantCluster: map[string][]string{"ns/web:http": {}},
+		},
+		{
+			name:     "an address in two slices keeps its best state",
+			services: []*corev1.Service{svc("web", nil)},
+			slices: []*discoveryv1.EndpointSlice{
+				slice("web", "a", "http", 8080, sliceEP{addr: "10.244.1.2"}),
+				slice("web", "b", "http", 8080, ready("10.244.1.2", "node-a")),
+			},
+			wantPorts:   []string{"ns/web:http"},
+			wantCluster: map[string][]string{"ns/web:http": {"10.244.1.2:8080"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			snap := Build(IPv4, tc.services, tc.slices)
+			if err := snap.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, sp := range snap.Ports {
+				names = append(names, sp.Name.String())
+				if want, ok := tc.wantCluster[sp.Name.String()]; ok {
+					if got := addrs(sp.ClusterEndpoints("node-a")); !slices.Equal(got, want) {
+						t.Errorf("%s cluster endpoints = %v; want %v", sp.Name, got, want)
+					}
+				}
+				if want, ok := tc.wantExternal[sp.Name.String()]; ok {
+					if got := addrs(sp.ExternalEndpoints("node-a")); !slices.Equal(got, want) {
+						t.Errorf("%s external endpoints = %v; want %v", sp.Name, got, want)
+					}
+				}
+			}
+			if !slices.Equal(names, tc.wantPorts) {
+				t.Errorf("ports = %v; want %v", names, tc.wantPorts)
+			}
+		})
+	}
+}
+
+func TestBuildServiceFields(t *testing.T) {
+	s := svc("lb", func(s *corev1.Service) {
+		s.Spec.Type = corev1.ServiceTypeLoadBalancer
+		s.Spec.Ports[0].NodePort = 30080
+		s.Spec.ExternalIPs = []string{"192.0.2.10", "2001:db8::1"}
+		s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
+		s.Spec.HealthCheckNodePort = 31000
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+		proxyMode := corev1.LoadBalancerIPModeProxy
+		s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.20"}, {IP: "192.0.2.21", IPMode: &proxyMode}, {Hostname: "lb.example"}}
+	})
+	snap := Build(IPv4, []*corev1.Service{s}, nil)
+	if len(snap.Ports) != 1 {
+		t.Fatalf("ports = %d", len(snap.Ports))
+	}
+	sp := snap.Ports[0]
+	got := fmt.Sprintf("%s %d %v %v %v %t %d", sp.ClusterIP, sp.NodePort, sp.ExternalIPs, sp.LoadBalancerIPs, sp.AffinityTimeout, sp.ExternalLocal, sp.HealthCheckNodePort)
+	want := fmt.Sprintf("10.96.0.10 30080 [192.0.2.10] [192.0.2.20] %v true 31000", 10800*time.Second)
+	if got != want {
+		t.Errorf("service port = %s; want %s", got, want)
+	}
+}
