@@ -45,7 +45,9 @@ func slice(service, name string, portName string, port int32, eps ...sliceEP) *d
 	return s
 }
 
-func ready(addr, node string) sliceEP { return sliceEP{addr: addr, ready: true, serving: true, node: node} }
+func ready(addr, node string) sliceEP {
+	return sliceEP{addr: addr, ready: true, serving: true, node: node}
+}
 
 func addrs(eps []Endpoint) []string {
 	out := make([]string, len(eps))
