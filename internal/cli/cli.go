@@ -50,6 +50,8 @@ func newRoot() *cobra.Command {
 		Short:              "Run kubectl against this cluster (admin kubeconfig by default)",
 		DisableFlagParsing: true,
 	})
+	root.AddCommand(newAgentCommand())
+	root.AddCommand(newTokenCommand())
 	root.AddCommand(newEnvCommand())
 	root.AddCommand(newVersionCommand())
 	return root

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -140,9 +141,9 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tokens, err := pki.LoadTokens(cfg.DataDir)
+	tokens, err := newTokenSource(cfg.DataDir, log)
 	if err != nil {
-		return fmt.Errorf("load tokens: %w", err)
+		return err
 	}
 	alloc := newServiceAllocations(store, ipRange, portRange, log)
 	resources := newResources(alloc)
@@ -277,7 +278,56 @@ func compactLoop(ctx context.Context, store *storage.Store, every time.Duration,
 
 // authenticator accepts the admin client certificate and bearer tokens.
 type authenticator struct {
-	tokens *pki.TokenSet
+	tokens *tokenSource
+}
+
+// tokenSource holds the join tokens and reloads them when the tokens file
+// changes (`svcnet token create` writes it), checking the file's size and time
+// only when a presented token is unknown.
+type tokenSource struct {
+	path, dataDir string
+	log           *slog.Logger
+
+	mu    sync.Mutex
+	set   *pki.TokenSet
+	stamp string
+}
+
+func newTokenSource(dataDir string, log *slog.Logger) (*tokenSource, error) {
+	s := &tokenSource{path: pki.TokensPath(dataDir), dataDir: dataDir, log: log}
+	set, err := pki.LoadTokens(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("load tokens: %w", err)
+	}
+	s.set, s.stamp = set, s.fileStamp()
+	return s, nil
+}
+
+func (s *tokenSource) fileStamp() string {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
+}
+
+// Lookup returns the name token was issued to.
+func (s *tokenSource) Lookup(token string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name, ok := s.set.Lookup(token); ok {
+		return name, true
+	}
+	if stamp := s.fileStamp(); stamp != s.stamp {
+		set, err := pki.LoadTokens(s.dataDir)
+		if err != nil {
+			s.log.Error("reload tokens; keeping the previous ones", "err", err)
+			return "", false
+		}
+		s.set, s.stamp = set, stamp
+		s.log.Info("reloaded join tokens", "file", s.path)
+	}
+	return s.set.Lookup(token)
 }
 
 func (a *authenticator) Authenticate(r *http.Request) (string, bool) {

@@ -30,3 +30,6 @@ func KubeconfigPath(dataDir string) string {
 func pkiDir(dataDir string) string { return filepath.Join(dataDir, pkiDirName) }
 
 func pkiPath(dataDir, name string) string { return filepath.Join(dataDir, pkiDirName, name) }
+
+// TokensPath returns the file that holds the hashes of dataDir's join tokens.
+func TokensPath(dataDir string) string { return pkiPath(dataDir, tokensFile) }

@@ -1,11 +1,8 @@
 package nftables
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"net/netip"
 	"os/exec"
 	"slices"
@@ -158,53 +155,10 @@ func TestFullSyncRepairs(t *testing.T) {
 	}
 }
 
-// serve answers every TCP connection on l with "name client-address\n".
-func serve(l net.Listener, name string) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		fmt.Fprintf(c, "%s %s\n", name, c.RemoteAddr())
-		c.Close()
-	}
-}
-
-// serveUDP answers every datagram the same way.
-func serveUDP(c net.PacketConn, name string) {
-	buf := make([]byte, 512)
-	for {
-		_, from, err := c.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		_, _ = c.WriteTo([]byte(name+" "+from.String()+"\n"), from)
-	}
-}
-
 // ask connects from ns to addr and returns the answer's two words.
 func ask(ctx context.Context, ns *netnstest.NS, network, addr string) (name, client string, err error) {
-	c, err := ns.Dial(ctx, &net.Dialer{Timeout: 2 * time.Second}, network, addr)
-	if err != nil {
-		return "", "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if network == "udp" {
-		if _, err := c.Write([]byte("hi")); err != nil {
-			return "", "", err
-		}
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return "", "", err
-	}
-	f := strings.Fields(line)
-	if len(f) != 2 {
-		return "", "", fmt.Errorf("answer %q", line)
-	}
-	host, _, _ := net.SplitHostPort(f[1])
-	return f[0], host, nil
+	a, err := ns.Ask(ctx, network, addr, 2*time.Second)
+	return a.Name, a.Client, err
 }
 
 // TestTraffic programs a node namespace with two pod namespaces behind it and
@@ -232,13 +186,13 @@ func TestTraffic(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { l.Close() })
-		go serve(l, p.name)
+		go netnstest.ServeEcho(l, p.name)
 		u, err := p.ns.ListenPacket("udp", ":5353")
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { u.Close() })
-		go serveUDP(u, p.name)
+		go netnstest.ServeEchoUDP(u, p.name)
 	}
 
 	web := port("default", "web", "", corev1.ProtocolTCP, "10.96.0.10", 80, ep("10.244.1.2", 8080, "node-a"), ep("10.244.2.2", 8080, "node-a"))

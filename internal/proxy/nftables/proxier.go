@@ -374,3 +374,12 @@ func (p *Proxier) Cleanup() error {
 	}
 	return nil
 }
+
+// Check asks the kernel for its tables: it fails when the process may not use
+// nftables (no CAP_NET_ADMIN) or the kernel has no nftables.
+func (p *Proxier) Check() error {
+	if _, err := p.conn.ListTablesOfFamily(nft.TableFamilyIPv4); err != nil {
+		return fmt.Errorf("list nftables tables: %w", err)
+	}
+	return nil
+}

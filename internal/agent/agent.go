@@ -1,0 +1,286 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/svcnet/svcnet/internal/proxy"
+)
+
+// DataPlane programs the node for a snapshot. full asks it to reconcile against
+// the actual kernel state instead of its record of the last sync.
+type DataPlane interface {
+	Sync(ctx context.Context, snap *proxy.Snapshot, full bool) error
+}
+
+// Config is the agent's typed configuration.
+type Config struct {
+	NodeName string
+	// NodeIPs are reported as the Node's InternalIP addresses.
+	NodeIPs []netip.Addr
+	// PodCIDR is written to the Node's spec.podCIDR when set.
+	PodCIDR string
+	// SyncPeriod is the interval of full syncs; default 30s.
+	SyncPeriod time.Duration
+	// MinSyncPeriod is the least time between two syncs; changes within it are
+	// batched into one. Default 0: sync as soon as a change arrives.
+	MinSyncPeriod time.Duration
+	// LeaseDuration is the Node Lease's duration; it is renewed every quarter of
+	// it. Default 40s.
+	LeaseDuration time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.SyncPeriod <= 0 {
+		c.SyncPeriod = 30 * time.Second
+	}
+	if c.LeaseDuration <= 0 {
+		c.LeaseDuration = 40 * time.Second
+	}
+	return c
+}
+
+// Agent runs one node. Create it with [New] and run it with [Agent.Run].
+type Agent struct {
+	cfg     Config
+	client  kubernetes.Interface
+	plane   DataPlane
+	log     *slog.Logger
+	metrics *metrics
+
+	factory  informers.SharedInformerFactory
+	services cache.SharedIndexInformer
+	slices   cache.SharedIndexInformer
+	synced   []cache.InformerSynced
+
+	// changed is signalled (without blocking) when the informers see a change.
+	changed chan struct{}
+
+	mu         sync.Mutex
+	lastSync   time.Time // last successful sync
+	lastChange time.Time // first change not yet synced; zero when in step
+	snapshot   *proxy.Snapshot
+}
+
+// New wires an agent to the API through client and to the node through plane.
+// It starts nothing.
+func New(cfg Config, client kubernetes.Interface, plane DataPlane, reg prometheus.Registerer, log *slog.Logger) *Agent {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	cfg = cfg.withDefaults()
+	a := &Agent{cfg: cfg, client: client, plane: plane, log: log, metrics: newMetrics(reg), changed: make(chan struct{}, 1)}
+	// Services and slices that another proxy handles, and headless ones, are
+	// never this agent's business: the informers do not even carry them.
+	notOurs := func(o *metav1.ListOptions) { o.LabelSelector = proxyScopeSelector }
+	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(notOurs))
+	a.services = a.factory.Core().V1().Services().Informer()
+	a.slices = a.factory.Discovery().V1().EndpointSlices().Informer()
+	a.synced = []cache.InformerSynced{a.services.HasSynced, a.slices.HasSynced}
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { a.markChanged() },
+		UpdateFunc: func(old, cur any) { a.markChanged() },
+		DeleteFunc: func(any) { a.markChanged() },
+	}
+	_, _ = a.services.AddEventHandler(handler)
+	_, _ = a.slices.AddEventHandler(handler)
+	return a
+}
+
+// proxyScopeSelector leaves out objects labelled for another proxy and the
+// slices of headless Services, as kube-proxy's informers do.
+var proxyScopeSelector = func() string {
+	sel := labels.NewSelector()
+	for _, key := range []string{proxy.LabelServiceProxyName, proxy.LabelHeadless} {
+		r, err := labels.NewRequirement(key, selection.DoesNotExist, nil)
+		if err != nil {
+			panic(err)
+		}
+		sel = sel.Add(*r)
+	}
+	return sel.String()
+}()
+
+func (a *Agent) markChanged() {
+	a.mu.Lock()
+	if a.lastChange.IsZero() {
+		a.lastChange = time.Now()
+	}
+	a.mu.Unlock()
+	select {
+	case a.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Run registers the node, then keeps it and the data plane in step until ctx
+// ends. It returns an error only when it cannot start.
+func (a *Agent) Run(ctx context.Context) error {
+	if a.cfg.NodeName == "" {
+		return errors.New("run agent: node name is empty")
+	}
+	// Keep trying to register, as a kubelet does: the API server may not be up
+	// yet, or the token may be created after the agent starts.
+	for backoff := 500 * time.Millisecond; ; backoff = min(2*backoff, 10*time.Second) {
+		err := a.registerNode(ctx)
+		if err == nil {
+			break
+		}
+		a.log.Warn("register node; retrying", "node", a.cfg.NodeName, "err", err, "retryIn", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+	}
+	a.log.Info("node registered", "node", a.cfg.NodeName, "addresses", a.cfg.NodeIPs)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { a.heartbeat(ctx) })
+	a.factory.Start(ctx.Done())
+	defer a.factory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), a.synced...) {
+		return nil
+	}
+	a.log.Info("informer caches synced; programming the data plane")
+	a.syncLoop(ctx)
+	return nil
+}
+
+// syncLoop syncs on changes (at most once per MinSyncPeriod) and fully every
+// SyncPeriod, retrying failed syncs with back-off.
+func (a *Agent) syncLoop(ctx context.Context) {
+	full := time.NewTimer(0) // the first sync is a full one
+	defer full.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	backoff := time.Duration(0)
+	doSync := func(isFull bool) {
+		if err := a.sync(ctx, isFull); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
+			a.log.Error("data plane sync failed; retrying", "err", err, "full", isFull, "retryIn", backoff)
+			retry.Reset(backoff)
+			return
+		}
+		backoff = 0
+		if isFull {
+			full.Reset(a.cfg.SyncPeriod)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-full.C:
+			doSync(true)
+		case <-retry.C:
+			doSync(true)
+		case <-a.changed:
+			if wait := a.cfg.MinSyncPeriod - time.Since(a.lastSyncTime()); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+			doSync(false)
+		}
+	}
+}
+
+func (a *Agent) lastSyncTime() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastSync
+}
+
+// sync builds a snapshot from the caches and hands it to the data plane.
+func (a *Agent) sync(ctx context.Context, full bool) error {
+	start := time.Now()
+	a.mu.Lock()
+	changedAt := a.lastChange
+	a.lastChange = time.Time{}
+	a.mu.Unlock()
+
+	services := listAs[*corev1.Service](a.services.GetStore())
+	epSlices := listAs[*discoveryv1.EndpointSlice](a.slices.GetStore())
+	snap := proxy.Build(proxy.IPv4, services, epSlices)
+	err := a.plane.Sync(ctx, snap, full)
+	kind := "incremental"
+	if full {
+		kind = "full"
+	}
+	a.metrics.syncDuration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	if err != nil {
+		a.metrics.syncErrors.Inc()
+		a.mu.Lock()
+		if a.lastChange.IsZero() || (!changedAt.IsZero() && changedAt.Before(a.lastChange)) {
+			a.lastChange = changedAt
+		}
+		a.mu.Unlock()
+		return err
+	}
+	now := time.Now()
+	if !changedAt.IsZero() {
+		a.metrics.changeToSync.Observe(now.Sub(changedAt).Seconds())
+	}
+	a.metrics.servicePorts.Set(float64(len(snap.Ports)))
+	a.metrics.lastSync.Set(float64(now.Unix()))
+	a.mu.Lock()
+	a.lastSync = now
+	a.snapshot = snap
+	a.mu.Unlock()
+	a.log.Debug("data plane synced", "kind", kind, "servicePorts", len(snap.Ports), "took", time.Since(start))
+	return nil
+}
+
+// Snapshot returns the snapshot of the last successful sync (nil before it).
+func (a *Agent) Snapshot() *proxy.Snapshot {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.snapshot
+}
+
+// Healthy reports whether the data plane is in step: the last sync is recent,
+// and no change has waited unsynced for longer than a full sync period.
+func (a *Agent) Healthy(now time.Time) (lastSync time.Time, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.lastSync.IsZero() {
+		return a.lastSync, false
+	}
+	if !a.lastChange.IsZero() && now.Sub(a.lastChange) > a.cfg.SyncPeriod {
+		return a.lastSync, false
+	}
+	return a.lastSync, now.Sub(a.lastSync) <= 2*a.cfg.SyncPeriod
+}
+
+func listAs[T any](store cache.Store) []T {
+	items := store.List()
+	out := make([]T, 0, len(items))
+	for _, o := range items {
+		if t, ok := o.(T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -1,0 +1,311 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/svcnet/svcnet/internal/agent"
+	"github.com/svcnet/svcnet/internal/proxy/nftables"
+)
+
+// AgentConfig is the typed form of `svcnet agent`'s flags.
+type AgentConfig struct {
+	Kubeconfig        string
+	Server            string
+	Token             string
+	CAFile            string
+	NodeName          string
+	NodeIPs           []string
+	PodCIDR           string
+	ClusterCIDRs      []string
+	NodePortAddresses []string
+	ProxyMode         string
+	SyncPeriod        time.Duration
+	MinSyncPeriod     time.Duration
+	LeaseDuration     time.Duration
+	HealthzAddress    string
+	MetricsAddress    string
+	Table             string
+	Cleanup           bool
+	LogLevel          string
+}
+
+func newAgentCommand() *cobra.Command {
+	cfg := AgentConfig{}
+	c := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the node agent: register the node and program its data plane",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(cfg.LogLevel)
+			if err != nil {
+				return err
+			}
+			return RunAgent(cmd.Context(), cfg, log)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the admin kubeconfig of $SVCNET_DATA_DIR or "+DefaultDataDir+"); ignored with --server")
+	f.StringVar(&cfg.Server, "server", "", "API server URL (https://host:port), with --token and --certificate-authority")
+	f.StringVar(&cfg.Token, "token", "", "node join token (see 'svcnet token create')")
+	f.StringVar(&cfg.CAFile, "certificate-authority", "", "CA certificate of the API server (its <data-dir>/pki/ca.crt)")
+	f.StringVar(&cfg.NodeName, "node-name", "", "name of this node (default: the host name)")
+	f.StringSliceVar(&cfg.NodeIPs, "node-ip", nil, "this node's IP addresses (default: the address of the default route's interface)")
+	f.StringVar(&cfg.PodCIDR, "pod-cidr", "", "this node's pod network, written to the Node's spec.podCIDR")
+	f.StringSliceVar(&cfg.ClusterCIDRs, "cluster-cidr", nil, "the cluster's pod networks: ClusterIP traffic from outside them is masqueraded")
+	f.StringSliceVar(&cfg.NodePortAddresses, "nodeport-addresses", nil, "CIDRs of local addresses that accept node ports, or 'primary' for the node IPs (default: every local address but 127.0.0.0/8)")
+	f.StringVar(&cfg.ProxyMode, "proxy-mode", "nftables", "data plane: nftables")
+	f.DurationVar(&cfg.SyncPeriod, "sync-period", 30*time.Second, "interval of full data plane syncs, which repair changes made behind svcnet's back")
+	f.DurationVar(&cfg.MinSyncPeriod, "min-sync-period", 0, "least time between two syncs; changes within it are batched")
+	f.DurationVar(&cfg.LeaseDuration, "node-lease-duration", 40*time.Second, "duration of the node's Lease, renewed every quarter of it")
+	f.StringVar(&cfg.HealthzAddress, "healthz-bind-address", "0.0.0.0:10256", "address of /healthz (kube-proxy's format); empty disables")
+	f.StringVar(&cfg.MetricsAddress, "metrics-bind-address", "127.0.0.1:10249", "address of /metrics; empty disables")
+	f.StringVar(&cfg.Table, "nftables-table", "svcnet", "name of the nftables table (family ip) the agent owns")
+	f.BoolVar(&cfg.Cleanup, "cleanup", false, "remove everything the agent programmed on this node, then exit")
+	f.StringVar(&cfg.LogLevel, "log-level", "info", "(logging) debug, info, warn or error")
+	return c
+}
+
+// RunAgent runs the node agent until ctx ends.
+func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
+	if cfg.ProxyMode != "nftables" {
+		return fmt.Errorf("--proxy-mode: %q is not supported (only nftables)", cfg.ProxyMode)
+	}
+	proxier, err := nftables.NewProxier(cfg.Table, -1)
+	if err != nil {
+		return err
+	}
+	defer proxier.Close()
+	if cfg.Cleanup {
+		if err := proxier.Cleanup(); err != nil {
+			return noPermission(err)
+		}
+		log.Info("removed the nftables table", "table", cfg.Table)
+		return nil
+	}
+	if err := proxier.Check(); err != nil {
+		return noPermission(err)
+	}
+	klog.SetSlogLogger(log)
+
+	nodeName := cfg.NodeName
+	if nodeName == "" {
+		if nodeName, err = os.Hostname(); err != nil {
+			return fmt.Errorf("--node-name: %w", err)
+		}
+		nodeName = strings.ToLower(nodeName)
+	}
+	nodeIPs, err := parseAddrs(cfg.NodeIPs)
+	if err != nil {
+		return fmt.Errorf("--node-ip: %w", err)
+	}
+	if len(nodeIPs) == 0 {
+		ip, err := defaultRouteAddr()
+		if err != nil {
+			return fmt.Errorf("--node-ip not given and %w", err)
+		}
+		nodeIPs = []netip.Addr{ip}
+	}
+	clusterCIDRs, err := parsePrefixes(cfg.ClusterCIDRs)
+	if err != nil {
+		return fmt.Errorf("--cluster-cidr: %w", err)
+	}
+	if cfg.PodCIDR != "" {
+		if _, err := netip.ParsePrefix(cfg.PodCIDR); err != nil {
+			return fmt.Errorf("--pod-cidr: %w", err)
+		}
+	}
+	nodePorts, err := nodePortAddresses(cfg.NodePortAddresses, nodeIPs)
+	if err != nil {
+		return fmt.Errorf("--nodeport-addresses: %w", err)
+	}
+	restCfg, err := agentRestConfig(cfg)
+	if err != nil {
+		return err
+	}
+	restCfg.ContentType = "application/vnd.kubernetes.protobuf"
+	restCfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	restCfg.QPS, restCfg.Burst = 50, 100
+	restCfg.UserAgent = "svcnet-agent/" + nodeName
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	plane := nftables.NewPlane(proxier, nftables.Config{Table: cfg.Table, NodeName: nodeName, ClusterCIDRs: clusterCIDRs}, nodePorts, log)
+	a := agent.New(agent.Config{
+		NodeName: nodeName, NodeIPs: nodeIPs, PodCIDR: cfg.PodCIDR,
+		SyncPeriod: cfg.SyncPeriod, MinSyncPeriod: cfg.MinSyncPeriod, LeaseDuration: cfg.LeaseDuration,
+	}, client, plane, reg, log)
+
+	g, gctx := errgroup.WithContext(ctx)
+	serve := func(addr, what string, h http.Handler) error {
+		if addr == "" {
+			return nil
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen for %s on %s: %w", what, addr, err)
+		}
+		log.Info("serving "+what, "address", l.Addr().String())
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			<-gctx.Done()
+			shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			return srv.Shutdown(shut)
+		})
+		g.Go(func() error {
+			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve %s: %w", what, err)
+			}
+			return nil
+		})
+		return nil
+	}
+	if err := serve(cfg.HealthzAddress, "healthz", a.HealthHandler()); err != nil {
+		return err
+	}
+	if err := serve(cfg.MetricsAddress, "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})); err != nil {
+		return err
+	}
+	g.Go(func() error { return a.Run(gctx) })
+	err = g.Wait()
+	// The data plane keeps its rules after the agent stops: connections keep
+	// flowing, and the next agent takes the table over (`--cleanup` removes it).
+	log.Info("agent stopped", "node", nodeName)
+	return err
+}
+
+// noPermission turns a netlink permission error into the message a user needs.
+func noPermission(err error) error {
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("the nftables data plane needs CAP_NET_ADMIN (run as root): %w", err)
+	}
+	return err
+}
+
+// agentRestConfig builds the client configuration from --server/--token or a
+// kubeconfig.
+func agentRestConfig(cfg AgentConfig) (*rest.Config, error) {
+	if cfg.Server != "" {
+		if cfg.Token == "" {
+			return nil, errors.New("--server needs --token")
+		}
+		if cfg.CAFile == "" {
+			return nil, errors.New("--server needs --certificate-authority (the server's <data-dir>/pki/ca.crt)")
+		}
+		if _, err := os.Stat(cfg.CAFile); err != nil {
+			return nil, fmt.Errorf("--certificate-authority: %w", err)
+		}
+		return &rest.Config{Host: cfg.Server, BearerToken: cfg.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: cfg.CAFile}}, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = clientKubeconfig(cfg.Kubeconfig, os.Getenv)
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	return rc, nil
+}
+
+func parseAddrs(ss []string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, s := range ss {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func parsePrefixes(ss []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range ss {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// nodePortAddresses turns the flag into the function the data plane asks at
+// every sync: nil for every local address, the node IPs for "primary", else
+// the local addresses inside the given CIDRs.
+func nodePortAddresses(flag []string, nodeIPs []netip.Addr) (func() ([]netip.Addr, error), error) {
+	if len(flag) == 0 {
+		return nil, nil
+	}
+	if len(flag) == 1 && flag[0] == "primary" {
+		return func() ([]netip.Addr, error) { return nodeIPs, nil }, nil
+	}
+	cidrs, err := parsePrefixes(flag)
+	if err != nil {
+		return nil, err
+	}
+	return func() ([]netip.Addr, error) {
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			return nil, err
+		}
+		var out []netip.Addr
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(ipn.IP)
+			if !ok {
+				continue
+			}
+			ip = ip.Unmap()
+			for _, c := range cidrs {
+				if c.Contains(ip) && ip.Is4() {
+					out = append(out, ip)
+					break
+				}
+			}
+		}
+		return out, nil
+	}, nil
+}
+
+// defaultRouteAddr finds the local address used to reach the outside: the
+// source of a UDP socket "connected" to a documentation address (nothing is sent).
+func defaultRouteAddr() (netip.Addr, error) {
+	c, err := net.Dial("udp4", "192.0.2.1:9")
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("find the default route's address: %w", err)
+	}
+	defer c.Close()
+	ap, err := netip.ParseAddrPort(c.LocalAddr().String())
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("find the default route's address: %w", err)
+	}
+	return ap.Addr(), nil
+}

@@ -1,0 +1,102 @@
+// Package conntrack removes connection-tracking entries that would keep UDP
+// clients talking to an endpoint that is gone. A UDP "connection" lives in
+// conntrack for as long as packets keep coming, so without this a client that
+// sends a query every few seconds (a DNS resolver) sticks to a dead pod forever
+// (kubernetes#125467).
+//
+// [Stale] is a pure function from the old and new snapshots to the endpoints
+// whose entries must go; [Cleaner] deletes them over netlink in the current
+// network namespace. It deliberately leaves TCP alone (a TCP connection to a
+// dead pod fails on its own) and deletes only entries that were translated to
+// the endpoint, never one addressed to it directly.
+package conntrack
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/svcnet/svcnet/internal/proxy"
+)
+
+// Stale returns the UDP (and SCTP-less) endpoints present in old but no longer
+// usable for the same service port in cur, on node.
+func Stale(old, cur *proxy.Snapshot, node string) []netip.AddrPort {
+	if old == nil {
+		return nil
+	}
+	usable := map[proxy.PortName]map[netip.AddrPort]bool{}
+	if cur != nil {
+		for _, sp := range cur.Ports {
+			if sp.Protocol != corev1.ProtocolUDP {
+				continue
+			}
+			m := map[netip.AddrPort]bool{}
+			for _, e := range sp.ClusterEndpoints(node) {
+				m[e.AddrPort()] = true
+			}
+			for _, e := range sp.ExternalEndpoints(node) {
+				m[e.AddrPort()] = true
+			}
+			usable[sp.Name] = m
+		}
+	}
+	seen := map[netip.AddrPort]bool{}
+	var out []netip.AddrPort
+	for _, sp := range old.Ports {
+		if sp.Protocol != corev1.ProtocolUDP {
+			continue
+		}
+		for _, e := range append(sp.ClusterEndpoints(node), sp.ExternalEndpoints(node)...) {
+			ap := e.AddrPort()
+			if usable[sp.Name][ap] || seen[ap] {
+				continue
+			}
+			seen[ap] = true
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// filter matches UDP flows whose reply comes from one of the endpoints while
+// the original packet was addressed elsewhere (it was DNATed).
+type filter map[netip.AddrPort]bool
+
+func (f filter) MatchConntrackFlow(flow *netlink.ConntrackFlow) bool {
+	if flow.Forward.Protocol != 17 {
+		return false
+	}
+	src, ok1 := netip.AddrFromSlice(flow.Reverse.SrcIP)
+	dst, ok2 := netip.AddrFromSlice(flow.Forward.DstIP)
+	if !ok1 || !ok2 {
+		return false
+	}
+	reply := netip.AddrPortFrom(src.Unmap(), flow.Reverse.SrcPort)
+	orig := netip.AddrPortFrom(dst.Unmap(), flow.Forward.DstPort)
+	return f[reply] && orig != reply
+}
+
+var _ netlink.CustomConntrackFilter = filter(nil)
+
+// Cleaner deletes conntrack entries in the network namespace it runs in.
+type Cleaner struct{}
+
+// Delete removes the UDP entries translated to any of eps and returns how many
+// went.
+func (Cleaner) Delete(eps []netip.AddrPort) (int, error) {
+	if len(eps) == 0 {
+		return 0, nil
+	}
+	f := filter{}
+	for _, e := range eps {
+		f[e] = true
+	}
+	n, err := netlink.ConntrackDeleteFilters(netlink.ConntrackTable, netlink.FAMILY_V4, f)
+	if err != nil {
+		return int(n), fmt.Errorf("delete stale udp conntrack entries: %w", err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,229 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/svcnet/svcnet/internal/netnstest"
+)
+
+// The cluster in these tests is made of network namespaces this test creates:
+//
+//	outside (10.250.1.2) ── node-a (10.250.1.1, 10.250.0.1) ── node-b (10.250.0.2)
+//	(default routes: node-b via node-a, node-a via outside)
+//	                          bridge 10.244.1.1/24             bridge 10.244.2.1/24
+//	                          pods 10.244.1.x                  pods 10.244.2.x
+//
+// Each node runs a real `svcnet agent` inside its namespace; the agents reach the
+// API server (on the host's loopback) through a relay the test runs, which
+// listens on 127.0.0.1:6443 inside each node namespace. Traffic goes only to
+// addresses inside these namespaces.
+
+// clusterCIDR is the pod network of the test cluster.
+const clusterCIDR = "10.244.0.0/16"
+
+type testNode struct {
+	name    string
+	ns      *netnstest.NS
+	ip      string // address on the node-to-node link
+	podNet  string // e.g. 10.244.1
+	agent   *exec.Cmd
+	logs    *syncBuffer
+	args    []string
+	pods    int
+	cluster *cluster
+}
+
+type testPod struct {
+	name string
+	ip   string
+	ns   *netnstest.NS
+	node *testNode
+}
+
+type cluster struct {
+	t       *testing.T
+	s       *server
+	nodes   []*testNode
+	outside *netnstest.NS
+}
+
+// newCluster builds two node namespaces and an outside client around server s.
+func newCluster(t *testing.T, s *server) *cluster {
+	t.Helper()
+	netnstest.RequireRoot(t)
+	c := &cluster{t: t, s: s}
+	for i, name := range []string{"node-a", "node-b"} {
+		n := &testNode{name: name, ns: netnstest.New(t, fmt.Sprintf("n%c", 'a'+i)), ip: fmt.Sprintf("10.250.0.%d", i+1),
+			podNet: fmt.Sprintf("10.244.%d", i+1), cluster: c}
+		n.ns.Sysctl("net.ipv4.ip_forward", "1")
+		n.ns.Run("ip", "link", "add", "cbr0", "type", "bridge")
+		n.ns.Run("ip", "addr", "add", n.podNet+".1/24", "dev", "cbr0")
+		n.ns.Run("ip", "link", "set", "cbr0", "up")
+		c.nodes = append(c.nodes, n)
+		c.relay(n.ns)
+	}
+	a, b := c.nodes[0], c.nodes[1]
+	netnstest.Link(t, a.ns, "eth0", a.ip+"/24", b.ns, "eth0", b.ip+"/24")
+	a.ns.Run("ip", "route", "add", b.podNet+".0/24", "via", b.ip)
+	b.ns.Run("ip", "route", "add", a.podNet+".0/24", "via", a.ip)
+	c.outside = netnstest.New(t, "out")
+	netnstest.Link(t, a.ns, "ext0", "10.250.1.1/24", c.outside, "eth0", "10.250.1.2/24")
+	c.outside.Run("ip", "route", "add", "default", "via", "10.250.1.1")
+	// Nodes route everything else out of the cluster, as real nodes do: node-a
+	// towards the outside network, node-b through node-a.
+	a.ns.Run("ip", "route", "add", "default", "via", "10.250.1.2")
+	b.ns.Run("ip", "route", "add", "default", "via", a.ip)
+	return c
+}
+
+// relay forwards TCP connections to 127.0.0.1:6443 inside ns to the API server
+// on the host's loopback.
+func (c *cluster) relay(ns *netnstest.NS) {
+	t := c.t
+	l, err := ns.Listen("tcp", "127.0.0.1:6443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer in.Close()
+				out, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.s.port), 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer out.Close()
+				done := make(chan struct{}, 2)
+				go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()
+				<-done
+			})
+		}
+	})
+}
+
+// startAgent joins n with a token of its own and waits until its Node is Ready.
+func (n *testNode) startAgent(extra ...string) {
+	t := n.cluster.t
+	t.Helper()
+	s := n.cluster.s
+	r := s.run(binary, []string{"token", "create", n.name, "--data-dir", s.dataDir}, "")
+	if r.code != 0 {
+		t.Fatalf("token create: %s", r.stderr)
+	}
+	n.args = append([]string{"agent", "--server", "https://127.0.0.1:6443", "--token", strings.TrimSpace(r.stdout),
+		"--certificate-authority", filepath.Join(s.dataDir, "pki", "ca.crt"),
+		"--node-name", n.name, "--node-ip", n.ip, "--pod-cidr", n.podNet + ".0/24", "--cluster-cidr", clusterCIDR,
+		"--sync-period", "5s", "--node-lease-duration", "4s", "--log-level", "debug"}, extra...)
+	n.launch()
+	t.Cleanup(func() {
+		n.stop()
+		_ = n.ns.Command(context.Background(), binary, "agent", "--cleanup").Run()
+	})
+	cs := s.client()
+	eventually(t, 20*time.Second, func() error {
+		node, err := cs.CoreV1().Nodes().Get(context.Background(), n.name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, cond := range node.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				return nil
+			}
+		}
+		return fmt.Errorf("node %s not ready: %+v", n.name, node.Status.Conditions)
+	})
+}
+
+func (n *testNode) launch() {
+	t := n.cluster.t
+	cmd := n.ns.Command(context.Background(), append([]string{binary}, n.args...)...)
+	n.logs = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = n.logs, n.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start agent on %s: %v", n.name, err)
+	}
+	n.agent = cmd
+}
+
+// stop ends the agent (SIGTERM, then SIGKILL) and prints its logs on failure.
+func (n *testNode) stop() {
+	if n.agent == nil {
+		return
+	}
+	_ = syscall.Kill(-n.agent.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = n.agent.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-n.agent.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	n.agent = nil
+	if n.cluster.t.Failed() {
+		n.cluster.t.Logf("agent %s logs:\n%s", n.name, n.logs.String())
+	}
+}
+
+// addPod makes a pod namespace on n with echo servers on TCP and UDP 8080, and
+// registers it through the API as Running and Ready with its real address.
+func (n *testNode) addPod(name string, labels map[string]string) *testPod {
+	t := n.cluster.t
+	t.Helper()
+	n.pods++
+	p := &testPod{name: name, ip: fmt.Sprintf("%s.%d", n.podNet, 10+n.pods), node: n,
+		ns: netnstest.New(t, "p")}
+	host := fmt.Sprintf("v%s%d", strings.TrimPrefix(n.name, "node-"), n.pods)
+	netnstest.Link(t, n.ns, host, "", p.ns, "eth0", p.ip+"/24")
+	n.ns.Run("ip", "link", "set", host, "master", "cbr0")
+	// As the bridge CNI plugin does: with br_netfilter on, a pod reaching itself
+	// through a Service is bridged back out of the port it came in on.
+	n.ns.Run("ip", "link", "set", host, "type", "bridge_slave", "hairpin", "on")
+	p.ns.Run("ip", "route", "add", "default", "via", n.podNet+".1")
+	l, err := p.ns.Listen("tcp", ":8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go netnstest.ServeEcho(l, name)
+	u, err := p.ns.ListenPacket("udp", ":8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.Close() })
+	go netnstest.ServeEchoUDP(u, name)
+
+	cs := n.cluster.s.client()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: corev1.PodSpec{NodeName: n.name, Containers: []corev1.Container{{
+			Name: "echo", Image: "svcnet-echo", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}}}},
+	}
+	created, err := cs.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setReady(t, cs, created, p.ip, true)
+	return p
+}
