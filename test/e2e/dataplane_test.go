@@ -351,4 +351,3 @@ func labelPod(t *testing.T, cs kubernetes.Interface, name, key, value string) {
 		t.Fatal(err)
 	}
 }
-
