@@ -33,6 +33,7 @@ import (
 	"github.com/svcnet/svcnet/internal/controller/garbagecollector"
 	"github.com/svcnet/svcnet/internal/controller/mirroring"
 	"github.com/svcnet/svcnet/internal/controller/namespace"
+	"github.com/svcnet/svcnet/internal/controller/nodelifecycle"
 	"github.com/svcnet/svcnet/internal/controller/podgc"
 )
 
@@ -47,13 +48,15 @@ type ControllerConfig struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// MaxEndpointsPerSlice caps the endpoints of one EndpointSlice (default 100).
 	MaxEndpointsPerSlice int
+	// NodeGracePeriod is how long a node may go without a heartbeat (default 40s).
+	NodeGracePeriod time.Duration
 	// Controllers selects controllers as kube-controller-manager's --controllers:
 	// "*" all, "name" enables one, "-name" disables one.
 	Controllers []string
 }
 
 // controllerNames lists every controller the manager runs.
-var controllerNames = []string{"namespace", "garbagecollector", "endpointslice", "endpoints", "endpointslicemirroring", "podgc"}
+var controllerNames = []string{"namespace", "garbagecollector", "endpointslice", "endpoints", "endpointslicemirroring", "podgc", "nodelifecycle"}
 
 // enabled tells whether controller name is selected by list.
 func enabled(list []string, name string) bool {
@@ -187,6 +190,10 @@ func startControllers(ctx context.Context, restCfg *rest.Config, client kubernet
 		"endpointslicemirroring": func() func() error {
 			c := mirroring.New(client, factory, mirroring.Options{Log: log.With("controller", "endpointslicemirroring"), Registerer: reg, Recorder: recorder})
 			return func() error { return c.Run(gctx, 5) }
+		},
+		"nodelifecycle": func() func() error {
+			c := nodelifecycle.New(client, factory, nodelifecycle.Options{Log: log.With("controller", "nodelifecycle"), GracePeriod: cfg.NodeGracePeriod})
+			return func() error { return c.Run(gctx) }
 		},
 		"podgc": func() func() error {
 			c := podgc.New(client, factory, podgc.Options{Log: log.With("controller", "podgc"), Registerer: reg})

@@ -46,6 +46,9 @@ type ServerConfig struct {
 	Profiling        bool
 	// MaxEndpointsPerSlice is kube-controller-manager's --max-endpoints-per-slice.
 	MaxEndpointsPerSlice int
+	// NodeMonitorGracePeriod is how long a node may go without a heartbeat before
+	// it is marked not ready.
+	NodeMonitorGracePeriod time.Duration
 	// Controllers selects the controllers to run (kube-controller-manager's --controllers).
 	Controllers []string
 }
@@ -78,6 +81,7 @@ func newServerCommand(use, short string) *cobra.Command {
 	f.DurationVar(&cfg.BookmarkInterval, "watch-bookmark-interval", time.Minute, "(api) how often watches receive bookmarks")
 	f.StringSliceVar(&cfg.Controllers, "controllers", []string{"*"}, "(controllers) controllers to run: '*' for all, 'name' to enable, '-name' to disable; names: "+strings.Join(controllerNames, ", "))
 	f.IntVar(&cfg.MaxEndpointsPerSlice, "max-endpoints-per-slice", 100, "(controllers) most endpoints in one EndpointSlice (1-1000)")
+	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "(controllers) how long a node may go without a heartbeat before it is marked NotReady and its pods not ready")
 	f.BoolVar(&cfg.Profiling, "profiling", true, "(api) serve Go profiles at /debug/pprof/ to authenticated clients")
 	f.DurationVar(&cfg.LeaseDuration, "leader-elect-lease-duration", 8*time.Second, "(controllers) how long a leader's lease lasts; a dead leader's controllers move to another server within about this long")
 	return c
@@ -207,6 +211,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 		return runControllers(gctx, restCfg, ControllerConfig{
 			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.LeaseDuration * 2 / 3, RetryPeriod: cfg.LeaseDuration / 8,
 			MaxEndpointsPerSlice: cfg.MaxEndpointsPerSlice,
+			NodeGracePeriod:      cfg.NodeMonitorGracePeriod,
 			Controllers:          cfg.Controllers,
 		}, log.With("component", "controller-manager"), reg)
 	})

@@ -72,7 +72,7 @@ func spread(t *testing.T, ns *netnstest.NS, network, addr string, n int) map[str
 // through every kind of Service address.
 func TestDataPlane(t *testing.T) {
 	netnstest.RequireRoot(t)
-	s := startServer(t)
+	s := startServer(t, "--node-monitor-grace-period", "5s")
 	c := newCluster(t, s)
 	a, b := c.nodes[0], c.nodes[1]
 	a.startAgent()
@@ -329,6 +329,28 @@ func TestDataPlane(t *testing.T) {
 		cs := s.client()
 		late := createService(t, cs, echoService("late", "web", nil))
 		reach(t, client.ns, "tcp", net.JoinHostPort(late.Spec.ClusterIP, "80"))
+	})
+
+	t.Run("a node that stops heartbeating turns NotReady and its pods leave", func(t *testing.T) {
+		b.stop()
+		eventually(t, 30*time.Second, func() error {
+			node, err := cs.CoreV1().Nodes().Get(ctx, "node-b", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for _, cond := range node.Status.Conditions {
+				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+					return fmt.Errorf("node-b still Ready")
+				}
+			}
+			return nil
+		})
+		eventually(t, 10*time.Second, func() error {
+			if seen := spread(t, client.ns, "tcp", webAddr, 20); seen["web-b"] > 0 {
+				return fmt.Errorf("web-b on the silent node still answers: %v", seen)
+			}
+			return nil
+		})
 	})
 
 	t.Run("cleanup removes the table", func(t *testing.T) {
