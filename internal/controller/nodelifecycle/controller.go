@@ -213,4 +213,3 @@ func (c *Controller) markPodsNotReady(ctx context.Context, nodeName string, now 
 	}
 	return firstErr
 }
-
