@@ -71,6 +71,8 @@ type Agent struct {
 	// changed is signalled (without blocking) when the informers see a change.
 	changed chan struct{}
 
+	health *serviceHealth
+
 	mu         sync.Mutex
 	lastSync   time.Time // last successful sync
 	lastChange time.Time // first change not yet synced; zero when in step
@@ -85,6 +87,7 @@ func New(cfg Config, client kubernetes.Interface, plane DataPlane, reg prometheu
 	}
 	cfg = cfg.withDefaults()
 	a := &Agent{cfg: cfg, client: client, plane: plane, log: log, metrics: newMetrics(reg), changed: make(chan struct{}, 1)}
+	a.health = newServiceHealth(log, func() bool { _, ok := a.Healthy(time.Now()); return ok })
 	// Services and slices that another proxy handles, and headless ones, are
 	// never this agent's business: the informers do not even carry them.
 	notOurs := func(o *metav1.ListOptions) { o.LabelSelector = proxyScopeSelector }
@@ -159,13 +162,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.log.Info("informer caches synced; programming the data plane")
 	a.syncLoop(ctx)
+	shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	a.health.close(shut)
 	return nil
 }
 
 // syncLoop syncs on changes (at most once per MinSyncPeriod) and fully every
 // SyncPeriod, retrying failed syncs with back-off.
 func (a *Agent) syncLoop(ctx context.Context) {
-	full := time.NewTimer(0) // the first sync is a full one
+	full := time.NewTimer(a.cfg.SyncPeriod)
 	defer full.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
@@ -186,6 +192,12 @@ func (a *Agent) syncLoop(ctx context.Context) {
 			full.Reset(a.cfg.SyncPeriod)
 		}
 	}
+	// The first sync is a full one, and covers every change seen so far.
+	select {
+	case <-a.changed:
+	default:
+	}
+	doSync(true)
 	for {
 		select {
 		case <-ctx.Done():
@@ -249,6 +261,7 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	a.lastSync = now
 	a.snapshot = snap
 	a.mu.Unlock()
+	a.health.update(healthStates(snap, a.cfg.NodeName))
 	a.log.Debug("data plane synced", "kind", kind, "servicePorts", len(snap.Ports), "took", time.Since(start))
 	return nil
 }

@@ -1,0 +1,150 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/ptr"
+
+	"github.com/svcnet/svcnet/internal/proxy"
+)
+
+// recordingPlane is a DataPlane that remembers what it was asked to program.
+type recordingPlane struct {
+	mu    sync.Mutex
+	syncs []planeSync
+}
+
+type planeSync struct {
+	snap *proxy.Snapshot
+	full bool
+}
+
+func (p *recordingPlane) Sync(_ context.Context, snap *proxy.Snapshot, full bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.syncs = append(p.syncs, planeSync{snap, full})
+	return nil
+}
+
+func (p *recordingPlane) last() (planeSync, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.syncs) == 0 {
+		return planeSync{}, 0
+	}
+	return p.syncs[len(p.syncs)-1], len(p.syncs)
+}
+
+var _ DataPlane = (*recordingPlane)(nil)
+
+func waitFor(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestAgentRegistersAndSyncs(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"}, Spec: corev1.ServiceSpec{
+		ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"}, Type: corev1.ServiceTypeClusterIP,
+		Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}}}
+	other := svc.DeepCopy()
+	other.Name, other.Labels = "other", map[string]string{proxy.LabelServiceProxyName: "someone-else"}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "ns", Name: "web-1", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(8080)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+	client := fake.NewClientset(svc, other, slice)
+	plane := &recordingPlane{}
+	a := New(Config{NodeName: "node-a", PodCIDR: "10.244.1.0/24"}, client, plane, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+
+	waitFor(t, "first sync is full and has only web", func() error {
+		s, n := plane.last()
+		if n == 0 {
+			return fmt.Errorf("no sync yet")
+		}
+		plane.mu.Lock()
+		first := plane.syncs[0]
+		plane.mu.Unlock()
+		if !first.full || len(s.snap.Ports) != 1 || s.snap.Ports[0].Name.Name != "web" || len(s.snap.Ports[0].Endpoints) != 0 {
+			return fmt.Errorf("sync full=%t ports=%s", s.full, portsOf(s.snap))
+		}
+		return nil
+	})
+	node, err := client.CoreV1().Nodes().Get(ctx, "node-a", metav1.GetOptions{})
+	if err != nil || node.Spec.PodCIDR != "10.244.1.0/24" || !nodeReady(node) {
+		t.Fatalf("node = %+v, %v; want Ready with podCIDR", node, err)
+	}
+	waitFor(t, "node lease", func() error {
+		_, err := client.CoordinationV1().Leases(NodeLeaseNamespace).Get(ctx, "node-a", metav1.GetOptions{})
+		return err
+	})
+
+	slice = slice.DeepCopy()
+	slice.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{"10.244.1.2"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}
+	if _, err := client.DiscoveryV1().EndpointSlices("ns").Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "incremental sync with the endpoint", func() error {
+		s, _ := plane.last()
+		if s.full || len(s.snap.Ports) != 1 || len(s.snap.Ports[0].Endpoints) != 1 {
+			return fmt.Errorf("sync full=%t ports=%s", s.full, portsOf(s.snap))
+		}
+		return nil
+	})
+
+	rec := httptest.NewRecorder()
+	a.HealthHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("/healthz = %d %s; want 200", rec.Code, rec.Body)
+	}
+}
+
+func TestHealthStates(t *testing.T) {
+	local := &proxy.ServicePort{Name: proxy.PortName{Namespace: "ns", Name: "lb", Port: "a"}, ExternalLocal: true, HealthCheckNodePort: 31000, NodePort: 30000,
+		Endpoints: []proxy.Endpoint{{Ready: true, NodeName: "node-a"}, {Ready: true, NodeName: "node-b"}}}
+	second := *local
+	second.Name.Port = "b"
+	second.Endpoints = nil
+	cluster := &proxy.ServicePort{Name: proxy.PortName{Namespace: "ns", Name: "c"}, HealthCheckNodePort: 0}
+	got := healthStates(&proxy.Snapshot{Ports: []*proxy.ServicePort{local, &second, cluster}}, "node-a")
+	if len(got) != 1 || got[31000] != (healthState{namespace: "ns", name: "lb", local: 1}) {
+		t.Errorf("health states = %+v", got)
+	}
+}
+
+func portsOf(s *proxy.Snapshot) string {
+	out := ""
+	for _, sp := range s.Ports {
+		out += fmt.Sprintf("%s(%d endpoints) ", sp.Name, len(sp.Endpoints))
+	}
+	return out
+}
