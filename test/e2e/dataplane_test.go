@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -274,6 +277,34 @@ func TestDataPlane(t *testing.T) {
 		}
 	})
 
+	t.Run("healthCheckNodePort answers 200 only where a local endpoint is", func(t *testing.T) {
+		lbl := createService(t, cs, echoService("lb-local", "web", func(s *corev1.Service) {
+			s.Spec.Type = corev1.ServiceTypeLoadBalancer
+			s.Spec.Selector = map[string]string{"app": "web", "only": "b"}
+			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+		}))
+		hc := lbl.Spec.HealthCheckNodePort
+		if hc == 0 {
+			t.Fatal("no healthCheckNodePort allocated")
+		}
+		check := func(nodeIP string, wantCode, wantLocal int) {
+			t.Helper()
+			eventually(t, 15*time.Second, func() error {
+				code, body, err := httpGet(c.outside, fmt.Sprintf("http://%s:%d/", nodeIP, hc))
+				if err != nil {
+					return err
+				}
+				want := fmt.Sprintf(`{"service":{"namespace":"default","name":"lb-local"},"localEndpoints":%d,"serviceProxyHealthy":true}`, wantLocal)
+				if code != wantCode || strings.TrimSpace(body) != want {
+					return fmt.Errorf("%s: %d %s; want %d %s", nodeIP, code, body, wantCode, want)
+				}
+				return nil
+			})
+		}
+		check(b.ip, 200, 1)
+		check("10.250.1.1", 503, 0)
+	})
+
 	t.Run("externalIPs and load balancer ingress IPs", func(t *testing.T) {
 		lb := createService(t, cs, echoService("lb", "web", func(s *corev1.Service) {
 			s.Spec.Type = corev1.ServiceTypeLoadBalancer
@@ -365,11 +396,44 @@ func TestDataPlane(t *testing.T) {
 	})
 }
 
+// httpGet fetches url from inside ns.
+func httpGet(ns *netnstest.NS, url string) (int, string, error) {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return ns.Dial(ctx, &net.Dialer{}, network, addr)
+		},
+	}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
 // labelPod sets one label on a pod.
 func labelPod(t *testing.T, cs kubernetes.Interface, name, key, value string) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, key, value)
 	if _, err := cs.CoreV1().Pods("default").Patch(context.Background(), name, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAgentWithoutNetAdmin runs the agent without capabilities: it must say what
+// it needs and exit non-zero, touching nothing.
+func TestAgentWithoutNetAdmin(t *testing.T) {
+	netnstest.RequireRoot(t)
+	ns := netnstest.New(t, "nocap")
+	out, err := ns.Command(context.Background(), "setpriv", "--bounding-set=-all", "--inh-caps=-all",
+		binary, "agent", "--node-name", "x", "--node-ip", "10.250.0.9").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("agent without CAP_NET_ADMIN: %v; want a non-zero exit", err)
+	}
+	if !strings.Contains(string(out), "needs CAP_NET_ADMIN") {
+		t.Errorf("agent without CAP_NET_ADMIN said %q; want it to name CAP_NET_ADMIN", out)
 	}
 }
