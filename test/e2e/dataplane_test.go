@@ -283,6 +283,7 @@ func TestDataPlane(t *testing.T) {
 			s.Spec.Selector = map[string]string{"app": "web", "only": "b"}
 			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 		}))
+		labelPod(t, cs, "web-b", "only", "b")
 		hc := lbl.Spec.HealthCheckNodePort
 		if hc == 0 {
 			t.Fatal("no healthCheckNodePort allocated")
