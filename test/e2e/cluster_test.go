@@ -186,14 +186,53 @@ func (n *testNode) stop() {
 	}
 }
 
-// addPod makes a pod namespace on n with echo servers on TCP and UDP 8080, and
-// registers it through the API as Running and Ready with its real address.
+// addPod makes a pod namespace on n with echo servers on TCP and UDP 8080 (the
+// container port named "http"), and registers it in the default namespace.
 func (n *testNode) addPod(name string, labels map[string]string) *testPod {
+	n.cluster.t.Helper()
+	return n.addPodIn("default", name, labels, 8080)
+}
+
+// addPodIn makes a pod namespace on n with TCP and UDP echo servers on ports, and
+// registers it through the API in namespace ns as Running and Ready with its real
+// address.
+func (n *testNode) addPodIn(ns, name string, labels map[string]string, ports ...int) *testPod {
+	t := n.cluster.t
+	t.Helper()
+	p := n.addHost(name)
+	var containerPorts []corev1.ContainerPort
+	for i, port := range ports {
+		p.serve(port)
+		cp := corev1.ContainerPort{ContainerPort: int32(port)}
+		if i == 0 {
+			cp.Name = "http"
+		}
+		containerPorts = append(containerPorts, cp)
+	}
+	cs := n.cluster.s.client()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: corev1.PodSpec{NodeName: n.name, Containers: []corev1.Container{{
+			Name: "echo", Image: "svcnet-echo", Ports: containerPorts}}},
+	}
+	created, err := cs.CoreV1().Pods(ns).Create(context.Background(), pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: p.ip, PodIPs: []corev1.PodIP{{IP: p.ip}},
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(context.Background(), created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// addHost makes a namespace on n's pod network (a pod no API object describes).
+func (n *testNode) addHost(name string) *testPod {
 	t := n.cluster.t
 	t.Helper()
 	n.pods++
-	p := &testPod{name: name, ip: fmt.Sprintf("%s.%d", n.podNet, 10+n.pods), node: n,
-		ns: netnstest.New(t, "p")}
+	p := &testPod{name: name, ip: fmt.Sprintf("%s.%d", n.podNet, 10+n.pods), node: n, ns: netnstest.New(t, "p")}
 	host := fmt.Sprintf("v%s%d", strings.TrimPrefix(n.name, "node-"), n.pods)
 	netnstest.Link(t, n.ns, host, "", p.ns, "eth0", p.ip+"/24")
 	n.ns.Run("ip", "link", "set", host, "master", "cbr0")
@@ -201,29 +240,24 @@ func (n *testNode) addPod(name string, labels map[string]string) *testPod {
 	// through a Service is bridged back out of the port it came in on.
 	n.ns.Run("ip", "link", "set", host, "type", "bridge_slave", "hairpin", "on")
 	p.ns.Run("ip", "route", "add", "default", "via", n.podNet+".1")
-	l, err := p.ns.Listen("tcp", ":8080")
+	return p
+}
+
+// serve runs TCP and UDP echo servers of the pod on port.
+func (p *testPod) serve(port int) {
+	t := p.node.cluster.t
+	t.Helper()
+	addr := fmt.Sprintf(":%d", port)
+	l, err := p.ns.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	go netnstest.ServeEcho(l, name)
-	u, err := p.ns.ListenPacket("udp", ":8080")
+	go netnstest.ServeEcho(l, p.name)
+	u, err := p.ns.ListenPacket("udp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { u.Close() })
-	go netnstest.ServeEchoUDP(u, name)
-
-	cs := n.cluster.s.client()
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-		Spec: corev1.PodSpec{NodeName: n.name, Containers: []corev1.Container{{
-			Name: "echo", Image: "svcnet-echo", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}}}},
-	}
-	created, err := cs.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	setReady(t, cs, created, p.ip, true)
-	return p
+	go netnstest.ServeEchoUDP(u, p.name)
 }
