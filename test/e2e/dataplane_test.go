@@ -79,7 +79,8 @@ func TestDataPlane(t *testing.T) {
 	c := newCluster(t, s)
 	a, b := c.nodes[0], c.nodes[1]
 	a.startAgent()
-	b.startAgent()
+	// node-b takes node ports on its node network only, not on its pod bridge.
+	b.startAgent("--nodeport-addresses", "10.250.0.0/24")
 	cs := s.client()
 	ctx := context.Background()
 
@@ -156,6 +157,28 @@ func TestDataPlane(t *testing.T) {
 		// Cluster policy: the client is masqueraded behind node-b.
 		if got.Client != b.ip {
 			t.Errorf("web-a saw the outside client as %s; want node-b's %s", got.Client, b.ip)
+		}
+	})
+
+	t.Run("node ports only on --nodeport-addresses", func(t *testing.T) {
+		np := createService(t, cs, echoService("np-addresses", "web", func(s *corev1.Service) { s.Spec.Type = corev1.ServiceTypeNodePort }))
+		port := fmt.Sprint(np.Spec.Ports[0].NodePort)
+		reach(t, c.outside, "tcp", net.JoinHostPort(b.ip, port))
+		// node-b's bridge address is not a node port address: nothing listens there.
+		_, err := client.ns.Ask(ctx, "tcp", net.JoinHostPort("10.244.2.1", port), time.Second)
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("node port on node-b's bridge address: %v; want connection refused", err)
+		}
+	})
+
+	t.Run("internalTrafficPolicy Local uses only this node's endpoints", func(t *testing.T) {
+		itp := createService(t, cs, echoService("itp", "web", func(s *corev1.Service) {
+			s.Spec.InternalTrafficPolicy = ptr.To(corev1.ServiceInternalTrafficPolicyLocal)
+		}))
+		addr := net.JoinHostPort(itp.Spec.ClusterIP, "80")
+		reach(t, client.ns, "tcp", addr)
+		if seen := spread(t, client.ns, "tcp", addr, 20); seen["web-a"] != 20 {
+			t.Errorf("answers on node-a: %v; want all from web-a", seen)
 		}
 	})
 
