@@ -201,8 +201,25 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	restCfg.Host = "https://" + net.JoinHostPort(loopbackHost(cfg.BindAddress), strconv.Itoa(port))
 
 	g, gctx := errgroup.WithContext(ctx)
+	// On shutdown the controllers stop first, while the API still serves, so the
+	// leader releases its Lease and the next server takes over at once instead of
+	// waiting out the lease.
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
+	controllersDone := make(chan struct{})
+	g.Go(func() error {
+		<-gctx.Done()
+		select {
+		case <-controllersDone:
+		case <-time.After(5 * time.Second):
+			log.Warn("controllers did not stop within 5s; stopping the API anyway")
+		}
+		stopServing()
+		return nil
+	})
 	bootstrapped := make(chan struct{})
 	g.Go(func() error {
+		defer close(controllersDone)
 		select {
 		case <-bootstrapped:
 		case <-gctx.Done():
@@ -215,7 +232,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 			Controllers:          cfg.Controllers,
 		}, log.With("component", "controller-manager"), reg)
 	})
-	g.Go(func() error { return api.Run(gctx) })
+	g.Go(func() error { return api.Run(serveCtx) })
 	g.Go(func() error { return alloc.run(gctx) })
 	g.Go(func() error { return bootstrap(gctx, store, api, alloc, log, bootstrapped) })
 	if cfg.CompactInterval > 0 {
@@ -231,7 +248,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 		return nil
 	})
 	g.Go(func() error {
-		<-gctx.Done()
+		<-serveCtx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
