@@ -274,10 +274,14 @@ func (b *builder) dispatch(sp *proxy.ServicePort, eps []proxy.Endpoint) []Rule {
 			rules = append(rules, Rule{MatchAddrSet{Source: true, Set: affinitySet(sp, ep)}, Do{Verdict{Kind: Goto, Chain: targets[i]}}})
 		}
 	}
-	if len(targets) == 1 {
-		return append(rules, Rule{Do{Verdict{Kind: Goto, Chain: targets[0]}}})
+	for i, target := range targets {
+		r := Rule{Do{Verdict{Kind: Goto, Chain: target}}}
+		if n := len(targets) - i; n > 1 {
+			r = append(Rule{MatchNumgen{Mod: uint32(n)}}, r...)
+		}
+		rules = append(rules, r)
 	}
-	return append(rules, Rule{Numgen{Targets: targets}})
+	return rules
 }
 
 func (b *builder) endpointChain(sp *proxy.ServicePort, ep proxy.Endpoint) {
@@ -326,10 +330,6 @@ func (rs *Ruleset) Validate() error {
 				switch s := s.(type) {
 				case Do:
 					err = checkChain(s.Verdict)
-				case Numgen:
-					for _, t := range s.Targets {
-						err = cmpErr(err, checkChain(Verdict{Kind: Goto, Chain: t}))
-					}
 				case MapLookup:
 					if rs.lookupMap(s.Map) == nil {
 						err = fmt.Errorf("validate ruleset: reference to undefined map %q", s.Map)

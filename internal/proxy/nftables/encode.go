@@ -139,22 +139,10 @@ func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
 			}
 		}
 		return append(out, &expr.Lookup{SourceRegister: reg1, SetName: s.Map, DestRegister: 0, IsDestRegSet: true}), nil
-	case Numgen:
-		// numgen writes a host-order integer; the key says so, or nft would
-		// print the keys byte-swapped.
-		set := &nft.Set{Table: e.table, Anonymous: true, Constant: true, IsMap: true,
-			KeyType: nft.TypeInteger, DataType: nft.TypeVerdict, KeyByteOrder: binaryutil.NativeEndian}
-		els := make([]nft.SetElement, len(s.Targets))
-		for i, t := range s.Targets {
-			els[i] = nft.SetElement{Key: binaryutil.NativeEndian.PutUint32(uint32(i)),
-				VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: t}}
-		}
-		if err := e.conn.AddSet(set, els); err != nil {
-			return nil, fmt.Errorf("add numgen map: %w", err)
-		}
+	case MatchNumgen:
 		return []expr.Any{
-			&expr.Numgen{Register: reg1, Modulus: uint32(len(s.Targets)), Type: unix.NFT_NG_RANDOM},
-			&expr.Lookup{SourceRegister: reg1, SetName: set.Name, SetID: set.ID, DestRegister: 0, IsDestRegSet: true},
+			&expr.Numgen{Register: reg1, Modulus: s.Mod, Type: unix.NFT_NG_RANDOM},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.NativeEndian.PutUint32(0)},
 		}, nil
 	case AffinityUpdate:
 		return []expr.Any{

@@ -158,8 +158,11 @@ type MapLookup struct {
 	Map string
 }
 
-// Numgen picks one of Targets at random (with equal weights) and goes there.
-type Numgen struct{ Targets []string }
+// MatchNumgen draws a random number below Mod and matches when it is 0. A chain
+// of rules with Mod N, N-1, ..., 2 and a final unconditional one picks each of N
+// targets with equal chance, with no set for the kernel to resolve (anonymous
+// verdict maps make large transactions quadratic in the kernel).
+type MatchNumgen struct{ Mod uint32 }
 
 // AffinityUpdate records the source address in an affinity set.
 type AffinityUpdate struct{ Set string }
@@ -213,13 +216,7 @@ func (d DNAT) text() string {
 	return fmt.Sprintf("meta l4proto %s dnat to %s", protoName(d.Proto), d.To)
 }
 func (m MapLookup) text() string { return keyText(m.Key) + " vmap @" + m.Map }
-func (n Numgen) text() string {
-	parts := make([]string, len(n.Targets))
-	for i, t := range n.Targets {
-		parts[i] = fmt.Sprintf("%d : goto %s", i, t)
-	}
-	return fmt.Sprintf("numgen random mod %d vmap { %s }", len(n.Targets), strings.Join(parts, ", "))
-}
+func (n MatchNumgen) text() string { return fmt.Sprintf("numgen random mod %d 0", n.Mod) }
 func (a AffinityUpdate) text() string { return "update @" + a.Set + " { ip saddr }" }
 func (d Do) text() string             { return d.Verdict.String() }
 func (RejectTCPReset) text() string   { return "reject with tcp reset" }

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	nft "github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Proxier programs a [Ruleset] into the kernel over netlink, in the network
@@ -64,7 +66,7 @@ func NewProxier(table string, netnsFD int) (*Proxier, error) {
 	if table == "" {
 		table = "svcnet"
 	}
-	opts := []nft.ConnOption{nft.AsLasting()}
+	opts := []nft.ConnOption{nft.AsLasting(), nft.WithSockOptions(largeBuffers)}
 	if netnsFD >= 0 {
 		opts = append(opts, nft.WithNetNSFd(netnsFD))
 	}
@@ -73,6 +75,34 @@ func NewProxier(table string, netnsFD int) (*Proxier, error) {
 		return nil, fmt.Errorf("open nftables netlink connection: %w", err)
 	}
 	return &Proxier{conn: conn, table: &nft.Table{Name: table, Family: nft.TableFamilyIPv4}}, nil
+}
+
+// socketBuffer is the send and receive buffer of the netlink socket. A sync is
+// one batch in one message, and the kernel acknowledges every part of it, so
+// both directions must hold a whole large sync; like nft, the agent forces the
+// size past net.core.[rw]mem_max (it has CAP_NET_ADMIN). Memory is used only
+// while a batch is in flight.
+const socketBuffer = 512 << 20
+
+func largeBuffers(c *netlink.Conn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("netlink socket: %w", err)
+	}
+	var serr error
+	err = raw.Control(func(fd uintptr) {
+		for _, opt := range []int{unix.SO_SNDBUFFORCE, unix.SO_RCVBUFFORCE} {
+			if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opt, socketBuffer); e != nil && serr == nil {
+				serr = e
+			}
+		}
+	})
+	if err == nil && serr != nil {
+		// Without CAP_NET_ADMIN the forced sizes are refused; the default
+		// buffers still serve small tables.
+		return nil
+	}
+	return err
 }
 
 // Close releases the netlink connection; the kernel keeps the rules.
@@ -224,7 +254,7 @@ func (p *Proxier) addSetsAndMaps(e *encoder, rs *Ruleset, have map[string]*nft.S
 			}
 		}
 		if len(s.Elements) > 0 {
-			if err := p.conn.SetAddElements(set, addrElements(s.Elements)); err != nil {
+			if err := p.addElements(set, addrElements(s.Elements)); err != nil {
 				return fmt.Errorf("fill set %s: %w", s.Name, err)
 			}
 		}
@@ -237,7 +267,7 @@ func (p *Proxier) addAllElements(e *encoder, rs *Ruleset, stats *SyncStats) erro
 		if len(m.Elements) == 0 {
 			continue
 		}
-		if err := p.conn.SetAddElements(e.mapSet(m), mapElements(m, m.Elements)); err != nil {
+		if err := p.addElements(e.mapSet(m), mapElements(m, m.Elements)); err != nil {
 			return fmt.Errorf("fill map %s: %w", m.Name, err)
 		}
 		stats.ElementsAdded += len(m.Elements)
@@ -269,7 +299,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 		if s.Timeout == 0 && (!ok || !slices.Equal(old.Elements, s.Elements)) {
 			p.conn.FlushSet(set)
 			if len(s.Elements) > 0 {
-				if err := p.conn.SetAddElements(set, addrElements(s.Elements)); err != nil {
+				if err := p.addElements(set, addrElements(s.Elements)); err != nil {
 					return stats, fmt.Errorf("fill set %s: %w", s.Name, err)
 				}
 			}
@@ -301,7 +331,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 			}
 		}
 		if len(dels) > 0 {
-			if err := p.conn.SetDeleteElements(e.mapSet(m), mapElements(m, dels)); err != nil {
+			if err := p.deleteElements(e.mapSet(m), mapElements(m, dels)); err != nil {
 				return stats, fmt.Errorf("delete elements of map %s: %w", m.Name, err)
 			}
 			stats.ElementsDeleted += len(dels)
@@ -326,7 +356,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 		if len(adds[m.Name]) == 0 {
 			continue
 		}
-		if err := p.conn.SetAddElements(e.mapSet(m), mapElements(m, adds[m.Name])); err != nil {
+		if err := p.addElements(e.mapSet(m), mapElements(m, adds[m.Name])); err != nil {
 			return stats, fmt.Errorf("add elements to map %s: %w", m.Name, err)
 		}
 		stats.ElementsAdded += len(adds[m.Name])
@@ -353,6 +383,32 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 		return stats, fmt.Errorf("incremental sync of table %s: %w", p.table.Name, err)
 	}
 	return stats, nil
+}
+
+// elementsPerMessage bounds the elements of one netlink message: a message's
+// element list is one attribute, whose length is 16 bits.
+const elementsPerMessage = 256
+
+func (p *Proxier) addElements(set *nft.Set, els []nft.SetElement) error {
+	for len(els) > 0 {
+		n := min(len(els), elementsPerMessage)
+		if err := p.conn.SetAddElements(set, els[:n]); err != nil {
+			return err
+		}
+		els = els[n:]
+	}
+	return nil
+}
+
+func (p *Proxier) deleteElements(set *nft.Set, els []nft.SetElement) error {
+	for len(els) > 0 {
+		n := min(len(els), elementsPerMessage)
+		if err := p.conn.SetDeleteElements(set, els[:n]); err != nil {
+			return err
+		}
+		els = els[n:]
+	}
+	return nil
 }
 
 // Cleanup deletes svcnet's table and everything in it; a missing table is not

@@ -175,8 +175,15 @@ type pathState struct {
 
 func (t *tracer) rule(r Rule, s state, depth int) []pathState {
 	s = s.clone()
-	for _, st := range r {
+	for i, st := range r {
 		switch st := st.(type) {
+		case MatchNumgen:
+			// Both outcomes of the draw are possible (the last one always matches).
+			matched := t.rule(r[i+1:], s, depth)
+			if st.Mod <= 1 {
+				return matched
+			}
+			return append(matched, pathState{state: s.clone()})
 		case MatchAddr:
 			a := s.pkt.Src
 			if !st.Source {
@@ -243,12 +250,6 @@ func (t *tracer) rule(r Rule, s state, depth int) []pathState {
 				return []pathState{{state: s}}
 			}
 			return t.verdict(m.Elements[i].Verdict, s, depth)
-		case Numgen:
-			var out []pathState
-			for _, target := range st.Targets {
-				out = append(out, t.verdict(Verdict{Kind: Goto, Chain: target}, s.clone(), depth)...)
-			}
-			return out
 		case Do:
 			return t.verdict(st.Verdict, s, depth)
 		default:
