@@ -221,35 +221,24 @@ func (a AffinityUpdate) text() string { return "update @" + a.Set + " { ip saddr
 func (d Do) text() string             { return d.Verdict.String() }
 func (RejectTCPReset) text() string   { return "reject with tcp reset" }
 
-func keyText(key []KeyField) string {
+// keyFieldText gives, per key field, its nft expression and its set type.
+var keyFieldText = map[KeyField][2]string{
+	KeyDaddr:   {"ip daddr", "ipv4_addr"},
+	KeyL4Proto: {"meta l4proto", "inet_proto"},
+	KeyDport:   {"th dport", "inet_service"},
+}
+
+// keyJoin joins the expressions (which 0) or set types (which 1) of key.
+func keyJoin(key []KeyField, which int) string {
 	parts := make([]string, len(key))
 	for i, k := range key {
-		switch k {
-		case KeyDaddr:
-			parts[i] = "ip daddr"
-		case KeyL4Proto:
-			parts[i] = "meta l4proto"
-		case KeyDport:
-			parts[i] = "th dport"
-		}
+		parts[i] = keyFieldText[k][which]
 	}
 	return strings.Join(parts, " . ")
 }
 
-func keyTypeText(key []KeyField) string {
-	parts := make([]string, len(key))
-	for i, k := range key {
-		switch k {
-		case KeyDaddr:
-			parts[i] = "ipv4_addr"
-		case KeyL4Proto:
-			parts[i] = "inet_proto"
-		case KeyDport:
-			parts[i] = "inet_service"
-		}
-	}
-	return strings.Join(parts, " . ")
-}
+func keyText(key []KeyField) string     { return keyJoin(key, 0) }
+func keyTypeText(key []KeyField) string { return keyJoin(key, 1) }
 
 // protoName is the nft name of a Kubernetes protocol.
 func protoName(p corev1.Protocol) string { return strings.ToLower(string(p)) }
