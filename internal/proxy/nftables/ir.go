@@ -215,8 +215,8 @@ func (Masquerade) text() string { return "masquerade fully-random" }
 func (d DNAT) text() string {
 	return fmt.Sprintf("meta l4proto %s dnat to %s", protoName(d.Proto), d.To)
 }
-func (m MapLookup) text() string { return keyText(m.Key) + " vmap @" + m.Map }
-func (n MatchNumgen) text() string { return fmt.Sprintf("numgen random mod %d 0", n.Mod) }
+func (m MapLookup) text() string      { return keyText(m.Key) + " vmap @" + m.Map }
+func (n MatchNumgen) text() string    { return fmt.Sprintf("numgen random mod %d 0", n.Mod) }
 func (a AffinityUpdate) text() string { return "update @" + a.Set + " { ip saddr }" }
 func (d Do) text() string             { return d.Verdict.String() }
 func (RejectTCPReset) text() string   { return "reject with tcp reset" }
