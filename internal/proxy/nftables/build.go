@@ -50,6 +50,7 @@ const (
 	mapNoEndpointServices  = "no-endpoint-services"
 	mapNoEndpointNodePorts = "no-endpoint-nodeports"
 	setNodePortIPs         = "nodeport-ips"
+	setHairpin             = "hairpin-endpoints"
 )
 
 // Priorities of the base chains, as nft's named priorities: dstnat is -100,
@@ -114,6 +115,9 @@ type builder struct {
 	// endpoint chains already emitted (a chain serves both dispatches of a port).
 	epChains map[string]bool
 	maps     map[string]*Map
+	// hairpin collects every endpoint address once.
+	hairpin     *Set
+	hairpinSeen map[netip.Addr]bool
 }
 
 func (b *builder) fixed() {
@@ -132,6 +136,9 @@ func (b *builder) fixed() {
 			append(b.nodePortMatch(), MapLookup{keyProtoPort, mapServiceNodePorts}),
 		}},
 		{Name: chainMasquerading, Rules: []Rule{
+			// A pod reaching itself through a Service: its reply must come back
+			// through the node to be un-NATed.
+			{MatchHairpin{Set: setHairpin}, Masquerade{}},
 			{MatchMarkClear{bit}, Do{Verdict{Kind: Return}}},
 			{SetMark{Bit: bit, Xor: true}},
 			{Masquerade{}},
@@ -157,6 +164,9 @@ func (b *builder) fixed() {
 		b.rs.Sets = append(b.rs.Sets, &Set{Name: setNodePortIPs, Elements: slices.Clone(b.cfg.NodePortAddresses)})
 	}
 	b.epChains = map[string]bool{}
+	b.hairpin = &Set{Name: setHairpin, Pairs: true}
+	b.rs.Sets = append(b.rs.Sets, b.hairpin)
+	b.hairpinSeen = map[netip.Addr]bool{}
 }
 
 // nodePortMatch selects the destinations that accept node ports.
@@ -262,21 +272,28 @@ func hasUsable(sp *proxy.ServicePort) bool {
 	return len(all.ClusterEndpoints("")) > 0
 }
 
-// dispatch returns the rules that pick one of eps (honouring ClientIP affinity),
-// and emits the endpoint chains.
+// dispatch returns the rules that pick one of eps with equal chance: rule i
+// draws below n-i and takes endpoint i on 0, the last one takes what is left.
+// Without affinity a rule DNATs itself; with ClientIP affinity each endpoint has a
+// chain that also records the client, and clients already recorded go straight
+// to their endpoint.
 func (b *builder) dispatch(sp *proxy.ServicePort, eps []proxy.Endpoint) []Rule {
 	var rules []Rule
-	targets := make([]string, len(eps))
-	for i, ep := range eps {
-		targets[i] = EndpointChain(sp, ep)
-		b.endpointChain(sp, ep)
-		if sp.AffinityTimeout > 0 {
-			rules = append(rules, Rule{MatchAddrSet{Source: true, Set: affinitySet(sp, ep)}, Do{Verdict{Kind: Goto, Chain: targets[i]}}})
+	if sp.AffinityTimeout > 0 {
+		for _, ep := range eps {
+			rules = append(rules, Rule{MatchAddrSet{Source: true, Set: affinitySet(sp, ep)}, Do{Verdict{Kind: Goto, Chain: EndpointChain(sp, ep)}}})
 		}
 	}
-	for i, target := range targets {
-		r := Rule{Do{Verdict{Kind: Goto, Chain: target}}}
-		if n := len(targets) - i; n > 1 {
+	for i, ep := range eps {
+		b.addHairpin(ep.Addr)
+		var r Rule
+		if sp.AffinityTimeout > 0 {
+			b.endpointChain(sp, ep)
+			r = Rule{Do{Verdict{Kind: Goto, Chain: EndpointChain(sp, ep)}}}
+		} else {
+			r = Rule{DNAT{Proto: sp.Protocol, To: ep.AddrPort()}}
+		}
+		if n := len(eps) - i; n > 1 {
 			r = append(Rule{MatchNumgen{Mod: uint32(n)}}, r...)
 		}
 		rules = append(rules, r)
@@ -284,24 +301,32 @@ func (b *builder) dispatch(sp *proxy.ServicePort, eps []proxy.Endpoint) []Rule {
 	return rules
 }
 
+func (b *builder) addHairpin(a netip.Addr) {
+	if !b.hairpinSeen[a] {
+		b.hairpinSeen[a] = true
+		b.hairpin.Elements = append(b.hairpin.Elements, a)
+	}
+}
+
+// endpointChain emits the chain of one endpoint of an affinity Service: record
+// the client, then DNAT.
 func (b *builder) endpointChain(sp *proxy.ServicePort, ep proxy.Endpoint) {
 	name := EndpointChain(sp, ep)
 	if b.epChains[name] {
 		return
 	}
 	b.epChains[name] = true
-	rules := []Rule{{MatchAddr{Source: true, Prefix: netip.PrefixFrom(ep.Addr, 32)}, Do{Verdict{Kind: Jump, Chain: chainMarkForMasquerade}}}}
-	if sp.AffinityTimeout > 0 {
-		set := affinitySet(sp, ep)
-		b.rs.Sets = append(b.rs.Sets, &Set{Name: set, Timeout: sp.AffinityTimeout})
-		rules = append(rules, Rule{AffinityUpdate{Set: set}})
-	}
-	rules = append(rules, Rule{DNAT{Proto: sp.Protocol, To: ep.AddrPort()}})
-	b.rs.Chains = append(b.rs.Chains, &Chain{Name: name, Rules: rules})
+	set := affinitySet(sp, ep)
+	b.rs.Sets = append(b.rs.Sets, &Set{Name: set, Timeout: sp.AffinityTimeout})
+	b.rs.Chains = append(b.rs.Chains, &Chain{Name: name, Rules: []Rule{
+		{AffinityUpdate{Set: set}},
+		{DNAT{Proto: sp.Protocol, To: ep.AddrPort()}},
+	}})
 }
 
-// finish sorts map elements so equal snapshots give equal rulesets.
+// finish sorts map and set elements so equal snapshots give equal rulesets.
 func (b *builder) finish() {
+	slices.SortFunc(b.hairpin.Elements, netip.Addr.Compare)
 	for _, m := range b.rs.Maps {
 		slices.SortFunc(m.Elements, func(x, y Element) int { return strings.Compare(x.key(m.Key), y.key(m.Key)) })
 	}
@@ -333,6 +358,10 @@ func (rs *Ruleset) Validate() error {
 				case MapLookup:
 					if rs.lookupMap(s.Map) == nil {
 						err = fmt.Errorf("validate ruleset: reference to undefined map %q", s.Map)
+					}
+				case MatchHairpin:
+					if rs.lookupSet(s.Set) == nil {
+						err = fmt.Errorf("validate ruleset: reference to undefined set %q", s.Set)
 					}
 				case MatchAddrSet:
 					if rs.lookupSet(s.Set) == nil {

@@ -23,6 +23,9 @@ const (
 // rtnLocal is the fib address type of a local address (RTN_LOCAL).
 const rtnLocal = 2
 
+// ipsDstNAT is the conntrack status bit of a destination-NATed connection.
+const ipsDstNAT = 0x20
+
 // encoder turns the ruleset's statements into netlink expressions on one
 // connection, queuing anonymous sets (numgen verdict maps) as it goes.
 type encoder struct {
@@ -70,6 +73,16 @@ func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
 		}
 		return []expr.Any{
 			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4},
+			&expr.Lookup{SourceRegister: reg1, SetName: s.Set},
+		}, nil
+	case MatchHairpin:
+		return []expr.Any{
+			&expr.Ct{Register: reg1, Key: expr.CtKeySTATUS},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4,
+				Mask: binaryutil.NativeEndian.PutUint32(ipsDstNAT), Xor: binaryutil.NativeEndian.PutUint32(0)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: binaryutil.NativeEndian.PutUint32(0)},
+			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+			&expr.Payload{DestRegister: reg32_0 + 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
 			&expr.Lookup{SourceRegister: reg1, SetName: s.Set},
 		}, nil
 	case MatchProto:
@@ -212,6 +225,9 @@ func (e *encoder) mapSet(m *Map) *nft.Set {
 
 func (e *encoder) addrSet(s *Set) *nft.Set {
 	set := &nft.Set{Table: e.table, Name: s.Name, KeyType: nft.TypeIPAddr}
+	if s.Pairs {
+		set.KeyType, set.Concatenation = nft.MustConcatSetType(nft.TypeIPAddr, nft.TypeIPAddr), true
+	}
 	if s.Timeout > 0 {
 		set.HasTimeout, set.Dynamic, set.Timeout = true, true, s.Timeout
 	}
@@ -226,10 +242,15 @@ func mapElements(m *Map, els []Element) []nft.SetElement {
 	return out
 }
 
-func addrElements(addrs []netip.Addr) []nft.SetElement {
+// addrElements encodes a set's addresses (each twice for a Pairs set).
+func addrElements(s *Set, addrs []netip.Addr) []nft.SetElement {
 	out := make([]nft.SetElement, len(addrs))
 	for i, a := range addrs {
-		out[i] = nft.SetElement{Key: ip4(a)}
+		key := ip4(a)
+		if s.Pairs {
+			key = append(key, ip4(a)...)
+		}
+		out[i] = nft.SetElement{Key: key}
 	}
 	return out
 }

@@ -66,9 +66,11 @@ type Element struct {
 }
 
 // Set is a set of IPv4 addresses; Timeout makes it a dynamic affinity set.
+// A Pairs set holds each address twice, as "saddr . daddr" (the hairpin set).
 type Set struct {
 	Name     string
 	Timeout  time.Duration
+	Pairs    bool
 	Elements []netip.Addr
 }
 
@@ -121,6 +123,10 @@ type MatchAddrSet struct {
 	Source bool
 	Set    string
 }
+
+// MatchHairpin matches a DNATed packet whose source and destination are the
+// same address of the Pairs set: a pod that reached itself through a Service.
+type MatchHairpin struct{ Set string }
 
 // MatchProto matches the layer 4 protocol.
 type MatchProto struct{ Proto corev1.Protocol }
@@ -195,6 +201,9 @@ func (m MatchAddrSet) text() string {
 }
 
 func (m MatchProto) text() string { return "meta l4proto " + protoName(m.Proto) }
+func (m MatchHairpin) text() string {
+	return "ct status dnat ip saddr . ip daddr @" + m.Set
+}
 func (m MatchDport) text() string { return fmt.Sprintf("th dport %d", m.Port) }
 func (m MatchFibLocal) text() string {
 	if m.Source {
@@ -282,7 +291,11 @@ func (rs *Ruleset) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "table ip %s {\n", rs.Table)
 	for _, s := range rs.Sets {
-		fmt.Fprintf(&b, "\tset %s {\n\t\ttype ipv4_addr\n", s.Name)
+		typ := "ipv4_addr"
+		if s.Pairs {
+			typ = "ipv4_addr . ipv4_addr"
+		}
+		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", s.Name, typ)
 		if s.Timeout > 0 {
 			fmt.Fprintf(&b, "\t\tflags dynamic,timeout\n\t\ttimeout %ds\n", int(s.Timeout/time.Second))
 		}
@@ -290,6 +303,9 @@ func (rs *Ruleset) String() string {
 			els := make([]string, len(s.Elements))
 			for i, a := range s.Elements {
 				els[i] = a.String()
+				if s.Pairs {
+					els[i] += " . " + a.String()
+				}
 			}
 			fmt.Fprintf(&b, "\t\telements = { %s }\n", strings.Join(els, ", "))
 		}

@@ -3,6 +3,7 @@ package nftables
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -157,8 +158,10 @@ func (p *Proxier) fullSync(rs *Ruleset, want *tableState) (SyncStats, error) {
 	for _, c := range have.chains {
 		p.conn.FlushChain(c)
 	}
-	for name, s := range have.sets {
-		if s.IsMap || name == setNodePortIPs {
+	// Maps and plain sets are refilled whole; affinity sets (with timeouts) keep
+	// their clients.
+	for _, s := range have.sets {
+		if s.IsMap || !s.HasTimeout {
 			p.conn.FlushSet(s)
 		}
 	}
@@ -254,7 +257,7 @@ func (p *Proxier) addSetsAndMaps(e *encoder, rs *Ruleset, have map[string]*nft.S
 			}
 		}
 		if len(s.Elements) > 0 {
-			if err := p.addElements(set, addrElements(s.Elements)); err != nil {
+			if err := p.addElements(set, addrElements(s, s.Elements)); err != nil {
 				return fmt.Errorf("fill set %s: %w", s.Name, err)
 			}
 		}
@@ -296,12 +299,17 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 				return stats, fmt.Errorf("add set %s: %w", s.Name, err)
 			}
 		}
-		if s.Timeout == 0 && (!ok || !slices.Equal(old.Elements, s.Elements)) {
-			p.conn.FlushSet(set)
-			if len(s.Elements) > 0 {
-				if err := p.addElements(set, addrElements(s.Elements)); err != nil {
-					return stats, fmt.Errorf("fill set %s: %w", s.Name, err)
-				}
+		if s.Timeout == 0 {
+			var before []netip.Addr
+			if ok {
+				before = old.Elements
+			}
+			gone, added := diffAddrs(before, s.Elements)
+			if err := p.deleteElements(set, addrElements(s, gone)); err != nil {
+				return stats, fmt.Errorf("delete elements of set %s: %w", s.Name, err)
+			}
+			if err := p.addElements(set, addrElements(s, added)); err != nil {
+				return stats, fmt.Errorf("add elements to set %s: %w", s.Name, err)
 			}
 		}
 	}
@@ -383,6 +391,28 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 		return stats, fmt.Errorf("incremental sync of table %s: %w", p.table.Name, err)
 	}
 	return stats, nil
+}
+
+// diffAddrs returns the addresses of before not in after, and of after not in
+// before.
+func diffAddrs(before, after []netip.Addr) (gone, added []netip.Addr) {
+	in := make(map[netip.Addr]bool, len(after))
+	for _, a := range after {
+		in[a] = true
+	}
+	was := make(map[netip.Addr]bool, len(before))
+	for _, a := range before {
+		was[a] = true
+		if !in[a] {
+			gone = append(gone, a)
+		}
+	}
+	for _, a := range after {
+		if !was[a] {
+			added = append(added, a)
+		}
+	}
+	return gone, added
 }
 
 // elementsPerMessage bounds the elements of one netlink message: a message's

@@ -201,6 +201,11 @@ func (t *tracer) rule(r Rule, s state, depth int) []pathState {
 			if set == nil || set.Timeout > 0 || !slices.Contains(set.Elements, a) {
 				return []pathState{{state: s}}
 			}
+		case MatchHairpin:
+			set := t.rs.lookupSet(st.Set)
+			if !s.dnat.IsValid() || s.pkt.Src != s.dnat.Addr() || set == nil || !slices.Contains(set.Elements, s.pkt.Src) {
+				return []pathState{{state: s}}
+			}
 		case MatchProto:
 			if s.pkt.Proto != st.Proto {
 				return []pathState{{state: s}}
