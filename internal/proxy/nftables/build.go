@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/svcnet/svcnet/internal/proxy"
 )
@@ -328,7 +327,7 @@ func (b *builder) endpointChain(sp *proxy.ServicePort, ep proxy.Endpoint) {
 func (b *builder) finish() {
 	slices.SortFunc(b.hairpin.Elements, netip.Addr.Compare)
 	for _, m := range b.rs.Maps {
-		slices.SortFunc(m.Elements, func(x, y Element) int { return strings.Compare(x.key(m.Key), y.key(m.Key)) })
+		slices.SortFunc(m.Elements, compareElements)
 	}
 }
 

@@ -271,6 +271,26 @@ func (r Rule) String() string {
 	return strings.Join(parts, " ")
 }
 
+// elemKey identifies an element within its map (fields a map's key does not
+// use are zero).
+type elemKey struct {
+	addr  netip.Addr
+	proto corev1.Protocol
+	port  int32
+}
+
+func (e Element) id() elemKey { return elemKey{e.Addr, e.Proto, e.Port} }
+
+func compareElements(x, y Element) int {
+	if c := x.Addr.Compare(y.Addr); c != 0 {
+		return c
+	}
+	if c := strings.Compare(string(x.Proto), string(y.Proto)); c != 0 {
+		return c
+	}
+	return int(x.Port) - int(y.Port)
+}
+
 func (e Element) key(fields []KeyField) string {
 	parts := make([]string, 0, len(fields))
 	for _, f := range fields {

@@ -2,7 +2,6 @@ package nftables
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -29,13 +28,13 @@ type Proxier struct {
 type tableState struct {
 	chains map[string]string             // name -> rules text
 	hooks  map[string]bool               // base chains
-	maps   map[string]map[string]Element // map -> element key -> element
+	maps   map[string]map[elemKey]Element // map -> element key -> element
 	keys   map[string][]KeyField
 	sets   map[string]*Set
 }
 
 func fingerprint(rs *Ruleset) *tableState {
-	st := &tableState{chains: map[string]string{}, hooks: map[string]bool{}, maps: map[string]map[string]Element{},
+	st := &tableState{chains: make(map[string]string, len(rs.Chains)), hooks: make(map[string]bool, len(rs.Chains)), maps: map[string]map[elemKey]Element{},
 		keys: map[string][]KeyField{}, sets: map[string]*Set{}}
 	for _, c := range rs.Chains {
 		var b strings.Builder
@@ -47,9 +46,9 @@ func fingerprint(rs *Ruleset) *tableState {
 		st.hooks[c.Name] = c.Hook != nil
 	}
 	for _, m := range rs.Maps {
-		els := make(map[string]Element, len(m.Elements))
+		els := make(map[elemKey]Element, len(m.Elements))
 		for _, e := range m.Elements {
-			els[e.key(m.Key)] = e
+			els[e.id()] = e
 		}
 		st.maps[m.Name] = els
 		st.keys[m.Name] = m.Key
@@ -332,8 +331,8 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 				dels = append(dels, el)
 			}
 		}
-		for _, k := range slices.Sorted(maps.Keys(want.maps[m.Name])) {
-			nw := want.maps[m.Name][k]
+		for _, nw := range m.Elements {
+			k := nw.id()
 			if el, ok := old[k]; !ok || el.Verdict != nw.Verdict {
 				adds[m.Name] = append(adds[m.Name], nw)
 			}
