@@ -26,8 +26,8 @@ type Proxier struct {
 
 // tableState is the fingerprint of a ruleset: what an incremental sync diffs against.
 type tableState struct {
-	chains map[string]string             // name -> rules text
-	hooks  map[string]bool               // base chains
+	chains map[string]string              // name -> rules text
+	hooks  map[string]bool                // base chains
 	maps   map[string]map[elemKey]Element // map -> element key -> element
 	keys   map[string][]KeyField
 	sets   map[string]*Set
