@@ -98,19 +98,101 @@ func epID(ep proxy.Endpoint) string { return fmt.Sprintf("%s/%d", ep.Addr, ep.Po
 
 // Build turns an IPv4 snapshot into the ruleset that serves it on cfg's node.
 func Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
+	return NewBuilder().Build(snap, cfg)
+}
+
+// Builder builds rulesets like [Build] and remembers what each service port
+// produced: a later Build reuses the chains of ports that did not change (same
+// pointers, so their fingerprints are not computed again), which keeps a sync's
+// work in user space close to proportional to what changed. One goroutine at a
+// time.
+type Builder struct {
+	cfgKey string
+	cache  map[proxy.PortName]*portOutput
+}
+
+// portOutput is what one service port added to a ruleset.
+type portOutput struct {
+	sp       proxy.ServicePort
+	chains   []*Chain
+	sets     []*Set
+	elements []mapElement
+	hairpin  []netip.Addr
+}
+
+type mapElement struct {
+	m string
+	e Element
+}
+
+// NewBuilder returns a Builder with an empty memory.
+func NewBuilder() *Builder { return &Builder{} }
+
+// Build turns an IPv4 snapshot into the ruleset that serves it on cfg's node.
+func (bd *Builder) Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
 	cfg = cfg.withDefaults()
+	if key := fmt.Sprintf("%+v", cfg); key != bd.cfgKey || bd.cache == nil {
+		bd.cfgKey, bd.cache = key, map[proxy.PortName]*portOutput{}
+	}
 	b := &builder{cfg: cfg, rs: &Ruleset{Table: cfg.Table}}
 	b.fixed()
+	next := make(map[proxy.PortName]*portOutput, len(snap.Ports))
 	for _, sp := range snap.Ports {
-		b.servicePort(sp)
+		out, ok := bd.cache[sp.Name]
+		if !ok || !samePort(&out.sp, sp) {
+			out = b.record(sp)
+		} else {
+			b.replay(out)
+		}
+		next[sp.Name] = out
 	}
+	bd.cache = next
 	b.finish()
 	return b.rs
+}
+
+// record builds sp and keeps what it added.
+func (b *builder) record(sp *proxy.ServicePort) *portOutput {
+	chains, sets, hairpin := len(b.rs.Chains), len(b.rs.Sets), len(b.hairpin.Elements)
+	b.recording = &portOutput{sp: *sp}
+	b.recording.sp.Endpoints = slices.Clone(sp.Endpoints)
+	b.recording.sp.ExternalIPs = slices.Clone(sp.ExternalIPs)
+	b.recording.sp.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
+	b.servicePort(sp)
+	out := b.recording
+	b.recording = nil
+	out.chains = slices.Clone(b.rs.Chains[chains:])
+	out.sets = slices.Clone(b.rs.Sets[sets:])
+	out.hairpin = slices.Clone(b.hairpin.Elements[hairpin:])
+	return out
+}
+
+// replay adds what an unchanged port added before.
+func (b *builder) replay(out *portOutput) {
+	b.rs.Chains = append(b.rs.Chains, out.chains...)
+	b.rs.Sets = append(b.rs.Sets, out.sets...)
+	for _, me := range out.elements {
+		b.maps[me.m].Elements = append(b.maps[me.m].Elements, me.e)
+	}
+	for _, a := range out.hairpin {
+		b.addHairpin(a)
+	}
+}
+
+// samePort reports whether two service ports produce the same rules.
+func samePort(a, b *proxy.ServicePort) bool {
+	return a.Name == b.Name && a.ClusterIP == b.ClusterIP && a.Port == b.Port && a.Protocol == b.Protocol &&
+		a.NodePort == b.NodePort && a.AffinityTimeout == b.AffinityTimeout && a.ExternalLocal == b.ExternalLocal &&
+		a.InternalLocal == b.InternalLocal && a.HealthCheckNodePort == b.HealthCheckNodePort &&
+		slices.Equal(a.ExternalIPs, b.ExternalIPs) && slices.Equal(a.LoadBalancerIPs, b.LoadBalancerIPs) &&
+		slices.Equal(a.Endpoints, b.Endpoints)
 }
 
 type builder struct {
 	cfg Config
 	rs  *Ruleset
+	// recording, when set, collects the map elements of the port being built.
+	recording *portOutput
 	// endpoint chains already emitted (a chain serves both dispatches of a port).
 	epChains map[string]bool
 	maps     map[string]*Map
@@ -176,7 +258,12 @@ func (b *builder) nodePortMatch() Rule {
 	return Rule{MatchFibLocal{}, MatchAddr{Prefix: netip.MustParsePrefix("127.0.0.0/8"), Neg: true}}
 }
 
-func (b *builder) add(m string, e Element) { b.maps[m].Elements = append(b.maps[m].Elements, e) }
+func (b *builder) add(m string, e Element) {
+	b.maps[m].Elements = append(b.maps[m].Elements, e)
+	if b.recording != nil {
+		b.recording.elements = append(b.recording.elements, mapElement{m, e})
+	}
+}
 
 func (b *builder) servicePort(sp *proxy.ServicePort) {
 	node := b.cfg.NodeName

@@ -25,14 +25,29 @@ func syntheticSnapshot(n int) *proxy.Snapshot {
 	return snap
 }
 
-// BenchmarkBuildAndDiff measures what every sync costs in user space before the
-// kernel sees anything: building the ruleset and fingerprinting it.
+// BenchmarkBuildAndDiff measures what a sync costs in user space before the
+// kernel sees anything: building the ruleset and fingerprinting it, from scratch
+// (a full sync after a restart) and after one endpoint changed (the agent's
+// Builder reuses every other port's chains).
 func BenchmarkBuildAndDiff(b *testing.B) {
 	for _, n := range []int{1000, 10000, 30000} {
 		snap := syntheticSnapshot(n)
-		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("scratch/services=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				_ = fingerprint(Build(snap, fixtureConfig()))
+			}
+		})
+		b.Run(fmt.Sprintf("one-change/services=%d", n), func(b *testing.B) {
+			bd := NewBuilder()
+			_ = fingerprint(bd.Build(snap, fixtureConfig()))
+			i := 0
+			for b.Loop() {
+				sp := *snap.Ports[i%n]
+				sp.Endpoints = append([]proxy.Endpoint(nil), sp.Endpoints...)
+				sp.Endpoints[0].Ready = !sp.Endpoints[0].Ready
+				snap.Ports[i%n] = &sp
+				i++
+				_ = fingerprint(bd.Build(snap, fixtureConfig()))
 			}
 		})
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/svcnet/svcnet/internal/proxy"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -45,5 +47,40 @@ func TestBuildGolden(t *testing.T) {
 				t.Errorf("ruleset differs from %s (run with -update and review the diff):\n%s", golden, got)
 			}
 		})
+	}
+}
+
+// TestBuilderReuseMatchesBuild runs one Builder through a sequence of changes and
+// expects, after each, exactly what a fresh Build gives.
+func TestBuilderReuseMatchesBuild(t *testing.T) {
+	bd := NewBuilder()
+	snap := fixtureSnapshot()
+	changes := []func(){
+		func() {},
+		func() { snap.Ports[9].Endpoints = snap.Ports[9].Endpoints[:1] },
+		func() { snap.Ports[0].Endpoints = append(snap.Ports[0].Endpoints, ep("10.244.1.30", 80, "node-a")) },
+		func() { snap.Ports[6].AffinityTimeout = 0 },
+		func() { snap.Ports = snap.Ports[:5] },
+		func() { snap = fixtureSnapshot() },
+	}
+	for i, change := range changes {
+		change()
+		// Ports are rebuilt as the agent rebuilds them: new values, same content
+		// where nothing changed.
+		fresh := &proxy.Snapshot{}
+		for _, sp := range snap.Ports {
+			c := *sp
+			c.Endpoints = append([]proxy.Endpoint(nil), sp.Endpoints...)
+			fresh.Ports = append(fresh.Ports, &c)
+		}
+		if got, want := bd.Build(fresh, fixtureConfig()).String(), Build(fresh, fixtureConfig()).String(); got != want {
+			t.Fatalf("step %d: reused builder gives\n%s\nwant\n%s", i, got, want)
+		}
+	}
+	// A changed configuration rebuilds everything.
+	cfg := fixtureConfig()
+	cfg.NodeName = "node-b"
+	if got, want := bd.Build(snap, cfg).String(), Build(snap, cfg).String(); got != want {
+		t.Fatalf("after a config change: reused builder gives\n%s\nwant\n%s", got, want)
 	}
 }

@@ -28,6 +28,22 @@ type Chain struct {
 	Name  string
 	Hook  *Hook
 	Rules []Rule
+	// text caches the rules' text once a sync has computed it; a Chain is not
+	// changed after it is built.
+	text string
+}
+
+// rulesText is the chain's rules in nft syntax, one a line.
+func (c *Chain) rulesText() string {
+	if c.text == "" && len(c.Rules) > 0 {
+		var b strings.Builder
+		for _, r := range c.Rules {
+			b.WriteString(r.String())
+			b.WriteByte('\n')
+		}
+		c.text = b.String()
+	}
+	return c.text
 }
 
 // Hook attaches a base chain to the packet path.

@@ -21,6 +21,7 @@ type conntrackDeleter interface {
 // UDP endpoints that went away.
 type Plane struct {
 	proxier   *Proxier
+	builder   *Builder
 	cfg       Config
 	nodePorts func() ([]netip.Addr, error)
 	conntrack conntrackDeleter
@@ -36,7 +37,7 @@ func NewPlane(proxier *Proxier, cfg Config, nodePorts func() ([]netip.Addr, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Plane{proxier: proxier, cfg: cfg, nodePorts: nodePorts, conntrack: conntrack.Cleaner{}, log: log}
+	return &Plane{proxier: proxier, builder: NewBuilder(), cfg: cfg, nodePorts: nodePorts, conntrack: conntrack.Cleaner{}, log: log}
 }
 
 // Sync programs snap; see [Proxier.Sync] for full.
@@ -51,7 +52,7 @@ func (p *Plane) Sync(_ context.Context, snap *proxy.Snapshot, full bool) error {
 		}
 		cfg.NodePortAddresses = addrs
 	}
-	rs := Build(snap, cfg)
+	rs := p.builder.Build(snap, cfg)
 	stats, err := p.proxier.Sync(rs, full)
 	if err != nil {
 		return err

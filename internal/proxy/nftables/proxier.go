@@ -37,12 +37,7 @@ func fingerprint(rs *Ruleset) *tableState {
 	st := &tableState{chains: make(map[string]string, len(rs.Chains)), hooks: make(map[string]bool, len(rs.Chains)), maps: map[string]map[elemKey]Element{},
 		keys: map[string][]KeyField{}, sets: map[string]*Set{}}
 	for _, c := range rs.Chains {
-		var b strings.Builder
-		for _, r := range c.Rules {
-			b.WriteString(r.String())
-			b.WriteByte('\n')
-		}
-		st.chains[c.Name] = b.String()
+		st.chains[c.Name] = c.rulesText()
 		st.hooks[c.Name] = c.Hook != nil
 	}
 	for _, m := range rs.Maps {
