@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	nft "github.com/google/nftables"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svcnet/svcnet/internal/netnstest"
@@ -278,4 +279,24 @@ func TestTraffic(t *testing.T) {
 			t.Fatalf("udp answer from %q, %v; want pod1", name, err)
 		}
 	})
+}
+
+// TestBatchErrorsAreReported sends a transaction the kernel refuses and expects
+// the error, with nothing of the transaction applied.
+func TestBatchErrorsAreReported(t *testing.T) {
+	ns := netnstest.New(t, "err")
+	p := newProxier(t, ns)
+	if _, err := p.Sync(Build(fixtureSnapshot(), fixtureConfig()), true); err != nil {
+		t.Fatal(err)
+	}
+	before := nftList(t, ns, "svcnet")
+	p.w.conn.AddChain(&nft.Chain{Table: p.table, Name: "would-be-added"})
+	p.w.conn.DelChain(&nft.Chain{Table: p.table, Name: "no-such-chain"})
+	err := p.w.commit()
+	if !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("commit of a batch deleting a missing chain: %v; want ENOENT", err)
+	}
+	if after := nftList(t, ns, "svcnet"); after != before {
+		t.Errorf("a refused batch changed the table:\n%s", after)
+	}
 }

@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -16,8 +17,10 @@ import (
 // namespace it was created in. Every sync is one netlink transaction: the kernel
 // applies all of it or none. It is safe for use by one goroutine at a time.
 type Proxier struct {
-	mu    sync.Mutex
+	mu sync.Mutex
+	// conn reads the kernel's state; w writes.
 	conn  *nft.Conn
+	w     *batchWriter
 	table *nft.Table
 	// applied is what the last successful sync left in the kernel; nil forces
 	// the next sync to be a full one.
@@ -69,7 +72,12 @@ func NewProxier(table string, netnsFD int) (*Proxier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open nftables netlink connection: %w", err)
 	}
-	return &Proxier{conn: conn, table: &nft.Table{Name: table, Family: nft.TableFamilyIPv4}}, nil
+	w, err := newBatchWriter(netnsFD)
+	if err != nil {
+		conn.CloseLasting()
+		return nil, err
+	}
+	return &Proxier{conn: conn, w: w, table: &nft.Table{Name: table, Family: nft.TableFamilyIPv4}}, nil
 }
 
 // socketBuffer is the send and receive buffer of the netlink socket. A sync is
@@ -101,7 +109,7 @@ func largeBuffers(c *netlink.Conn) error {
 }
 
 // Close releases the netlink connection; the kernel keeps the rules.
-func (p *Proxier) Close() error { return p.conn.CloseLasting() }
+func (p *Proxier) Close() error { return errors.Join(p.w.close(), p.conn.CloseLasting()) }
 
 // SyncStats says what one sync changed.
 type SyncStats struct {
@@ -136,7 +144,7 @@ func (p *Proxier) Sync(rs *Ruleset, full bool) (SyncStats, error) {
 	return stats, nil
 }
 
-func (p *Proxier) encoder() *encoder { return &encoder{conn: p.conn, table: p.table} }
+func (p *Proxier) encoder() *encoder { return &encoder{conn: p.w.conn, table: p.table} }
 
 // fullSync rewrites every chain and map of rs, and deletes whatever else the
 // table holds. Affinity sets that stay are kept with their entries.
@@ -147,21 +155,21 @@ func (p *Proxier) fullSync(rs *Ruleset, want *tableState) (SyncStats, error) {
 		return stats, err
 	}
 	e := p.encoder()
-	p.conn.AddTable(p.table)
+	p.w.conn.AddTable(p.table)
 	// Empty everything first, so that no reference blocks a deletion below.
 	for _, c := range have.chains {
-		p.conn.FlushChain(c)
+		p.w.conn.FlushChain(c)
 	}
 	// Maps and plain sets are refilled whole; affinity sets (with timeouts) keep
 	// their clients.
 	for _, s := range have.sets {
 		if s.IsMap || !s.HasTimeout {
-			p.conn.FlushSet(s)
+			p.w.conn.FlushSet(s)
 		}
 	}
 	chains := map[string]*nft.Chain{}
 	for _, c := range rs.Chains {
-		chains[c.Name] = p.conn.AddChain(e.chain(c))
+		chains[c.Name] = p.w.conn.AddChain(e.chain(c))
 	}
 	if err := p.addSetsAndMaps(e, rs, have.sets); err != nil {
 		return stats, err
@@ -179,7 +187,7 @@ func (p *Proxier) fullSync(rs *Ruleset, want *tableState) (SyncStats, error) {
 	}
 	for name, c := range have.chains {
 		if _, ok := want.chains[name]; !ok {
-			p.conn.DelChain(c)
+			p.w.conn.DelChain(c)
 			stats.ChainsDeleted++
 		}
 	}
@@ -187,10 +195,10 @@ func (p *Proxier) fullSync(rs *Ruleset, want *tableState) (SyncStats, error) {
 		_, isSet := want.sets[name]
 		_, isMap := want.maps[name]
 		if !isSet && !isMap {
-			p.conn.DelSet(s)
+			p.w.conn.DelSet(s)
 		}
 	}
-	if err := p.conn.Flush(); err != nil {
+	if err := p.w.commit(); err != nil {
 		return stats, fmt.Errorf("full sync of table %s: %w", p.table.Name, err)
 	}
 	return stats, nil
@@ -239,14 +247,14 @@ func (p *Proxier) addSetsAndMaps(e *encoder, rs *Ruleset, have map[string]*nft.S
 		if old, ok := have[m.Name]; ok && old.IsMap {
 			continue
 		}
-		if err := p.conn.AddSet(e.mapSet(m), nil); err != nil {
+		if err := p.w.conn.AddSet(e.mapSet(m), nil); err != nil {
 			return fmt.Errorf("add map %s: %w", m.Name, err)
 		}
 	}
 	for _, s := range rs.Sets {
 		set := e.addrSet(s)
 		if _, ok := have[s.Name]; !ok {
-			if err := p.conn.AddSet(set, nil); err != nil {
+			if err := p.w.conn.AddSet(set, nil); err != nil {
 				return fmt.Errorf("add set %s: %w", s.Name, err)
 			}
 		}
@@ -280,7 +288,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 	// New sets and maps.
 	for _, m := range rs.Maps {
 		if _, ok := have.maps[m.Name]; !ok {
-			if err := p.conn.AddSet(e.mapSet(m), nil); err != nil {
+			if err := p.w.conn.AddSet(e.mapSet(m), nil); err != nil {
 				return stats, fmt.Errorf("add map %s: %w", m.Name, err)
 			}
 		}
@@ -289,7 +297,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 		old, ok := have.sets[s.Name]
 		set := e.addrSet(s)
 		if !ok {
-			if err := p.conn.AddSet(set, nil); err != nil {
+			if err := p.w.conn.AddSet(set, nil); err != nil {
 				return stats, fmt.Errorf("add set %s: %w", s.Name, err)
 			}
 		}
@@ -312,7 +320,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 	for _, c := range rs.Chains {
 		ch := e.chain(c)
 		if _, ok := have.chains[c.Name]; !ok {
-			ch = p.conn.AddChain(ch)
+			ch = p.w.conn.AddChain(ch)
 		}
 		chains[c.Name] = ch
 	}
@@ -345,7 +353,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 			continue
 		}
 		if _, ok := have.chains[c.Name]; ok {
-			p.conn.FlushChain(chains[c.Name])
+			p.w.conn.FlushChain(chains[c.Name])
 		}
 		for _, r := range c.Rules {
 			if err := e.rule(chains[c.Name], r); err != nil {
@@ -368,20 +376,20 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 	for name := range have.chains {
 		if _, ok := want.chains[name]; !ok {
 			c := &nft.Chain{Table: p.table, Name: name}
-			p.conn.FlushChain(c)
+			p.w.conn.FlushChain(c)
 			gone = append(gone, c)
 		}
 	}
 	for _, c := range gone {
-		p.conn.DelChain(c)
+		p.w.conn.DelChain(c)
 		stats.ChainsDeleted++
 	}
 	for name, s := range have.sets {
 		if _, ok := want.sets[name]; !ok {
-			p.conn.DelSet(e.addrSet(s))
+			p.w.conn.DelSet(e.addrSet(s))
 		}
 	}
-	if err := p.conn.Flush(); err != nil {
+	if err := p.w.commit(); err != nil {
 		return stats, fmt.Errorf("incremental sync of table %s: %w", p.table.Name, err)
 	}
 	return stats, nil
@@ -416,7 +424,7 @@ const elementsPerMessage = 256
 func (p *Proxier) addElements(set *nft.Set, els []nft.SetElement) error {
 	for len(els) > 0 {
 		n := min(len(els), elementsPerMessage)
-		if err := p.conn.SetAddElements(set, els[:n]); err != nil {
+		if err := p.w.conn.SetAddElements(set, els[:n]); err != nil {
 			return err
 		}
 		els = els[n:]
@@ -427,7 +435,7 @@ func (p *Proxier) addElements(set *nft.Set, els []nft.SetElement) error {
 func (p *Proxier) deleteElements(set *nft.Set, els []nft.SetElement) error {
 	for len(els) > 0 {
 		n := min(len(els), elementsPerMessage)
-		if err := p.conn.SetDeleteElements(set, els[:n]); err != nil {
+		if err := p.w.conn.SetDeleteElements(set, els[:n]); err != nil {
 			return err
 		}
 		els = els[n:]
@@ -448,8 +456,8 @@ func (p *Proxier) Cleanup() error {
 	if !slices.ContainsFunc(tables, func(t *nft.Table) bool { return t.Name == p.table.Name }) {
 		return nil
 	}
-	p.conn.DelTable(p.table)
-	if err := p.conn.Flush(); err != nil {
+	p.w.conn.DelTable(p.table)
+	if err := p.w.commit(); err != nil {
 		return fmt.Errorf("delete table %s: %w", p.table.Name, err)
 	}
 	return nil
