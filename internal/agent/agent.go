@@ -72,6 +72,9 @@ type Agent struct {
 	changed chan struct{}
 
 	health *serviceHealth
+	// builder keeps the ports of unchanged Services between syncs; only the
+	// sync loop uses it.
+	builder *proxy.Builder
 
 	mu         sync.Mutex
 	lastSync   time.Time // last successful sync
@@ -87,6 +90,7 @@ func New(cfg Config, client kubernetes.Interface, plane DataPlane, reg prometheu
 	}
 	cfg = cfg.withDefaults()
 	a := &Agent{cfg: cfg, client: client, plane: plane, log: log, metrics: newMetrics(reg), changed: make(chan struct{}, 1)}
+	a.builder = proxy.NewBuilder(proxy.IPv4)
 	a.health = newServiceHealth(log, func() bool { _, ok := a.Healthy(time.Now()); return ok })
 	// Services and slices that another proxy handles, and headless ones, are
 	// never this agent's business: the informers do not even carry them.
@@ -235,7 +239,7 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 
 	services := listAs[*corev1.Service](a.services.GetStore())
 	epSlices := listAs[*discoveryv1.EndpointSlice](a.slices.GetStore())
-	snap := proxy.Build(proxy.IPv4, services, epSlices)
+	snap := a.builder.Build(services, epSlices)
 	err := a.plane.Sync(ctx, snap, full)
 	kind := "incremental"
 	if full {

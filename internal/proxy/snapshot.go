@@ -147,6 +147,31 @@ func (f Family) has(a netip.Addr) bool {
 
 // Build makes the Snapshot of family from Services and their EndpointSlices.
 func Build(family Family, services []*corev1.Service, epSlices []*discoveryv1.EndpointSlice) *Snapshot {
+	return NewBuilder(family).Build(services, epSlices)
+}
+
+// Builder makes snapshots like [Build] and remembers the service ports of each
+// Service: a Service whose object and slices have the resourceVersions they had
+// at the last Build keeps its *ServicePort values, so a data plane can tell
+// unchanged ports by pointer. One goroutine at a time.
+type Builder struct {
+	family Family
+	cache  map[[2]string]*serviceEntry
+}
+
+type serviceEntry struct {
+	version string // resourceVersions of the Service and its slices
+	ports   []*ServicePort
+}
+
+// NewBuilder returns a Builder for family with an empty memory.
+func NewBuilder(family Family) *Builder {
+	return &Builder{family: family, cache: map[[2]string]*serviceEntry{}}
+}
+
+// Build makes the snapshot of services and their slices.
+func (b *Builder) Build(services []*corev1.Service, epSlices []*discoveryv1.EndpointSlice) *Snapshot {
+	family := b.family
 	byService := map[[2]string][]*discoveryv1.EndpointSlice{}
 	for _, s := range epSlices {
 		name := s.Labels[discoveryv1.LabelServiceName]
@@ -156,23 +181,57 @@ func Build(family Family, services []*corev1.Service, epSlices []*discoveryv1.En
 		k := [2]string{s.Namespace, name}
 		byService[k] = append(byService[k], s)
 	}
+	next := make(map[[2]string]*serviceEntry, len(services))
 	snap := &Snapshot{}
 	for _, svc := range services {
 		if !Proxied(svc) {
 			continue
 		}
-		clusterIP, ok := familyIP(family, svc)
-		if !ok {
-			continue
+		k := [2]string{svc.Namespace, svc.Name}
+		version := entryVersion(svc, byService[k])
+		entry, ok := b.cache[k]
+		if !ok || version == "" || entry.version != version {
+			entry = &serviceEntry{version: version, ports: servicePorts(family, svc, byService[k])}
 		}
-		for i := range svc.Spec.Ports {
-			sp := newServicePort(family, svc, &svc.Spec.Ports[i], clusterIP)
-			sp.Endpoints = endpointsFor(family, sp, byService[[2]string{svc.Namespace, svc.Name}])
-			snap.Ports = append(snap.Ports, sp)
-		}
+		next[k] = entry
+		snap.Ports = append(snap.Ports, entry.ports...)
 	}
+	b.cache = next
 	slices.SortFunc(snap.Ports, func(a, b *ServicePort) int { return ComparePortNames(a.Name, b.Name) })
 	return snap
+}
+
+// entryVersion identifies the state of a Service and its slices, or is empty
+// when an object has no resourceVersion (then nothing is reused).
+func entryVersion(svc *corev1.Service, epSlices []*discoveryv1.EndpointSlice) string {
+	if svc.ResourceVersion == "" {
+		return ""
+	}
+	parts := make([]string, 0, len(epSlices)+1)
+	parts = append(parts, string(svc.UID)+"@"+svc.ResourceVersion)
+	for _, s := range epSlices {
+		if s.ResourceVersion == "" {
+			return ""
+		}
+		parts = append(parts, s.Name+"@"+s.ResourceVersion)
+	}
+	slices.Sort(parts[1:])
+	return strings.Join(parts, ",")
+}
+
+// servicePorts builds the ports of one Service.
+func servicePorts(family Family, svc *corev1.Service, epSlices []*discoveryv1.EndpointSlice) []*ServicePort {
+	clusterIP, ok := familyIP(family, svc)
+	if !ok {
+		return nil
+	}
+	out := make([]*ServicePort, 0, len(svc.Spec.Ports))
+	for i := range svc.Spec.Ports {
+		sp := newServicePort(family, svc, &svc.Spec.Ports[i], clusterIP)
+		sp.Endpoints = endpointsFor(family, sp, epSlices)
+		out = append(out, sp)
+	}
+	return out
 }
 
 // ComparePortNames orders port names by namespace, name, port name and protocol.

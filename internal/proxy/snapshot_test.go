@@ -175,3 +175,39 @@ func TestBuildServiceFields(t *testing.T) {
 		t.Errorf("service port = %s; want %s", got, want)
 	}
 }
+
+func TestBuilderReusesUnchangedServices(t *testing.T) {
+	web, api := svc("web", nil), svc("api", func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.11", nil })
+	web.ResourceVersion, api.ResourceVersion = "1", "2"
+	webSlice := slice("web", "web-a", "http", 8080, ready("10.244.1.2", "node-a"))
+	apiSlice := slice("api", "api-a", "http", 8080, ready("10.244.1.3", "node-a"))
+	webSlice.ResourceVersion, apiSlice.ResourceVersion = "3", "4"
+	b := NewBuilder(IPv4)
+	first := b.Build([]*corev1.Service{web, api}, []*discoveryv1.EndpointSlice{webSlice, apiSlice})
+
+	changed := apiSlice.DeepCopy()
+	changed.ResourceVersion = "5"
+	changed.Endpoints = append(changed.Endpoints, slice("api", "x", "http", 8080, ready("10.244.1.4", "node-a")).Endpoints...)
+	second := b.Build([]*corev1.Service{web, api}, []*discoveryv1.EndpointSlice{webSlice, changed})
+	if first.Ports[1] != second.Ports[1] {
+		t.Errorf("web's port was rebuilt though nothing of it changed")
+	}
+	if first.Ports[0] == second.Ports[0] || len(second.Ports[0].Endpoints) != 2 {
+		t.Errorf("api's port = %+v; want a new one with 2 endpoints", second.Ports[0])
+	}
+	if got := Build(IPv4, []*corev1.Service{web, api}, []*discoveryv1.EndpointSlice{webSlice, changed}); !samePorts(got, second) {
+		t.Errorf("reused builder differs from a fresh Build")
+	}
+}
+
+func samePorts(a, b *Snapshot) bool {
+	if len(a.Ports) != len(b.Ports) {
+		return false
+	}
+	for i := range a.Ports {
+		if fmt.Sprintf("%+v", *a.Ports[i]) != fmt.Sprintf("%+v", *b.Ports[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -104,8 +104,9 @@ func Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
 // Builder builds rulesets like [Build] and remembers what each service port
 // produced: a later Build reuses the chains of ports that did not change (same
 // pointers, so their fingerprints are not computed again), which keeps a sync's
-// work in user space close to proportional to what changed. One goroutine at a
-// time.
+// work in user space close to proportional to what changed. A port handed to
+// Build must not be changed afterwards (hand a new one instead), as a
+// proxy.Builder does. One goroutine at a time.
 type Builder struct {
 	cfgKey string
 	cache  map[proxy.PortName]*portOutput
@@ -113,6 +114,9 @@ type Builder struct {
 
 // portOutput is what one service port added to a ruleset.
 type portOutput struct {
+	// ptr is the port it was built from: the same pointer again is the same
+	// port (a proxy.Builder keeps the ports of unchanged Services).
+	ptr      *proxy.ServicePort
 	sp       proxy.ServicePort
 	chains   []*Chain
 	sets     []*Set
@@ -139,7 +143,7 @@ func (bd *Builder) Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
 	next := make(map[proxy.PortName]*portOutput, len(snap.Ports))
 	for _, sp := range snap.Ports {
 		out, ok := bd.cache[sp.Name]
-		if !ok || !samePort(&out.sp, sp) {
+		if !ok || (out.ptr != sp && !samePort(&out.sp, sp)) {
 			out = b.record(sp)
 		} else {
 			b.replay(out)
@@ -154,7 +158,7 @@ func (bd *Builder) Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
 // record builds sp and keeps what it added.
 func (b *builder) record(sp *proxy.ServicePort) *portOutput {
 	chains, sets, hairpin := len(b.rs.Chains), len(b.rs.Sets), len(b.hairpin.Elements)
-	b.recording = &portOutput{sp: *sp}
+	b.recording = &portOutput{ptr: sp, sp: *sp}
 	b.recording.sp.Endpoints = slices.Clone(sp.Endpoints)
 	b.recording.sp.ExternalIPs = slices.Clone(sp.ExternalIPs)
 	b.recording.sp.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
