@@ -9,7 +9,8 @@ import (
 )
 
 // BenchmarkBuild measures the agent's per-sync snapshot from n Services with one
-// slice of 10 endpoints each.
+// slice of 10 endpoints each: from scratch, and with a Builder that has seen
+// them all before (a sync after a change to another object).
 func BenchmarkBuild(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		var services []*corev1.Service
@@ -26,9 +27,20 @@ func BenchmarkBuild(b *testing.B) {
 			}
 			slices = append(slices, slice(name, name+"-x", "http", 8080, eps...))
 		}
-		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+		for i := range services {
+			services[i].ResourceVersion = fmt.Sprint(i)
+			slices[i].ResourceVersion = fmt.Sprint(i)
+		}
+		b.Run(fmt.Sprintf("scratch/services=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				Build(IPv4, services, slices)
+			}
+		})
+		b.Run(fmt.Sprintf("reuse/services=%d", n), func(b *testing.B) {
+			bd := NewBuilder(IPv4)
+			bd.Build(services, slices)
+			for b.Loop() {
+				bd.Build(services, slices)
 			}
 		})
 	}
