@@ -477,10 +477,3 @@ func (rs *Ruleset) Validate() error {
 	}
 	return nil
 }
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}

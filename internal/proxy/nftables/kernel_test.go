@@ -75,7 +75,7 @@ func newProxier(t *testing.T, ns *netnstest.NS) *Proxier {
 // to hold the same table in both after every step.
 func TestIncrementalSyncMatchesFullSync(t *testing.T) {
 	inc, full := netnstest.New(t, "inc"), netnstest.New(t, "full")
-	pInc, pFull := newProxier(t, inc), newProxier(t, full)
+	pInc := newProxier(t, inc)
 	cfg := fixtureConfig()
 
 	steps := []struct {
@@ -111,7 +111,7 @@ func TestIncrementalSyncMatchesFullSync(t *testing.T) {
 			t.Errorf("%s: sync was full; want incremental", step.name)
 		}
 		// A fresh proxier each step, so the full side never diffs.
-		pFull = newProxier(t, full)
+		pFull := newProxier(t, full)
 		if _, err := pFull.Sync(rs, true); err != nil {
 			t.Fatalf("%s: full sync: %v", step.name, err)
 		}
