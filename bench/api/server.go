@@ -50,6 +50,9 @@ func startServer(ctx context.Context, binary string) (*server, error) {
 	// Compaction is off so that it cannot land inside one timed phase and not the other.
 	cmd := exec.Command(abs, "up", "--data-dir", data, "--bind-address", "127.0.0.1", "--secure-port", "0",
 		"--etcd-compaction-interval", "0", "--log-level", "warn",
+		// No node agent: the benchmark measures the API, and must not program
+		// the host's nftables.
+		"--agent=false",
 		// The API server alone is measured, as kube-apiserver is without
 		// kube-controller-manager: the endpoint controllers would add their own
 		// writes (an Endpoints object and a slice per Service) to every create.

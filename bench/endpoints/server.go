@@ -113,7 +113,10 @@ func (s *server) start() error {
 	// Port 0: the server binds a free port and writes it into the kubeconfig.
 	// Compaction is off so that the restart check can watch from before the stop.
 	cmd := exec.Command(s.binary, "up", "--data-dir", s.data(), "--bind-address", "127.0.0.1", "--secure-port", "0",
-		"--etcd-compaction-interval", "0", "--log-level", "warn")
+		"--etcd-compaction-interval", "0", "--log-level", "warn",
+		// No node agent: the benchmark measures the controllers, and must not
+		// program the host's nftables.
+		"--agent=false")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	s.started = time.Now()

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -60,6 +61,8 @@ func newAgentCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// client-go logs through klog; send it to the same structured log.
+			klog.SetSlogLogger(log)
 			return RunAgent(cmd.Context(), cfg, log)
 		},
 	}
@@ -68,22 +71,31 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&cfg.Server, "server", "", "API server URL (https://host:port), with --token and --certificate-authority")
 	f.StringVar(&cfg.Token, "token", "", "node join token (see 'svcnet token create')")
 	f.StringVar(&cfg.CAFile, "certificate-authority", "", "CA certificate of the API server (its <data-dir>/pki/ca.crt)")
-	f.StringVar(&cfg.NodeName, "node-name", "", "name of this node (default: the host name)")
-	f.StringSliceVar(&cfg.NodeIPs, "node-ip", nil, "this node's IP addresses (default: the address of the default route's interface)")
-	f.StringVar(&cfg.PodCIDR, "pod-cidr", "", "this node's pod network, written to the Node's spec.podCIDR")
-	f.StringSliceVar(&cfg.ClusterCIDRs, "cluster-cidr", nil, "the cluster's pod networks: ClusterIP traffic from outside them is masqueraded")
-	f.StringSliceVar(&cfg.NodePortAddresses, "nodeport-addresses", nil, "CIDRs of local addresses that accept node ports, or 'primary' for the node IPs (default: every local address but 127.0.0.0/8)")
-	f.StringVar(&cfg.ProxyMode, "proxy-mode", "nftables", "data plane: nftables")
-	f.DurationVar(&cfg.SyncPeriod, "sync-period", 30*time.Second, "interval of full data plane syncs, which repair changes made behind svcnet's back")
-	f.DurationVar(&cfg.MinSyncPeriod, "min-sync-period", 0, "least time between two syncs; changes within it are batched")
-	f.DurationVar(&cfg.LeaseDuration, "node-lease-duration", 40*time.Second, "duration of the node's Lease, renewed every quarter of it")
-	f.StringVar(&cfg.HealthzAddress, "healthz-bind-address", "0.0.0.0:10256", "address of /healthz (kube-proxy's format); empty disables")
-	f.StringVar(&cfg.MetricsAddress, "metrics-bind-address", "127.0.0.1:10249", "address of /metrics; empty disables")
-	f.StringVar(&cfg.Table, "nftables-table", "svcnet", "name of the nftables table (family ip) the agent owns")
+	addNodeFlags(f, &cfg, "")
 	f.BoolVar(&cfg.Cleanup, "cleanup", false, "remove everything the agent programmed on this node, then exit")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "(logging) debug, info, warn or error")
 	return c
 }
+
+// addNodeFlags registers the node and data plane flags that `svcnet agent` and
+// `svcnet up` share; prefix starts their help texts ("(agent) " for up).
+func addNodeFlags(f *pflag.FlagSet, cfg *AgentConfig, prefix string) {
+	f.StringVar(&cfg.NodeName, "node-name", "", prefix+"name of this node (default: the host name)")
+	f.StringSliceVar(&cfg.NodeIPs, "node-ip", nil, prefix+"this node's IP addresses (default: the address of the default route's interface)")
+	f.StringVar(&cfg.PodCIDR, "pod-cidr", "", prefix+"this node's pod network, written to the Node's spec.podCIDR")
+	f.StringSliceVar(&cfg.ClusterCIDRs, "cluster-cidr", nil, prefix+"the cluster's pod networks: ClusterIP traffic from outside them is masqueraded")
+	f.StringSliceVar(&cfg.NodePortAddresses, "nodeport-addresses", nil, prefix+"CIDRs of local addresses that accept node ports, or 'primary' for the node IPs (default: every local address but 127.0.0.0/8)")
+	f.StringVar(&cfg.ProxyMode, "proxy-mode", "nftables", prefix+"data plane: nftables")
+	f.DurationVar(&cfg.SyncPeriod, "sync-period", 30*time.Second, prefix+"interval of full data plane syncs, which repair changes made behind svcnet's back")
+	f.DurationVar(&cfg.MinSyncPeriod, "min-sync-period", 0, prefix+"least time between two syncs; changes within it are batched")
+	f.DurationVar(&cfg.LeaseDuration, "node-lease-duration", 40*time.Second, prefix+"duration of the node's Lease, renewed every quarter of it")
+	f.StringVar(&cfg.HealthzAddress, "healthz-bind-address", "0.0.0.0:10256", prefix+"address of /healthz (kube-proxy's format); empty disables")
+	f.StringVar(&cfg.MetricsAddress, "metrics-bind-address", "127.0.0.1:10249", prefix+"address of /metrics; empty disables")
+	f.StringVar(&cfg.Table, "nftables-table", "svcnet", prefix+"name of the nftables table (family ip) the agent owns")
+}
+
+// errNoNetAdmin marks the failure of an agent that may not program nftables.
+var errNoNetAdmin = errors.New("the nftables data plane needs CAP_NET_ADMIN (run as root)")
 
 // RunAgent runs the node agent until ctx ends.
 func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
@@ -105,7 +117,6 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 	if err := proxier.Check(); err != nil {
 		return noPermission(err)
 	}
-	klog.SetSlogLogger(log)
 
 	nodeName := cfg.NodeName
 	if nodeName == "" {
@@ -201,7 +212,7 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 // noPermission turns a netlink permission error into the message a user needs.
 func noPermission(err error) error {
 	if errors.Is(err, syscall.EPERM) || errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("the nftables data plane needs CAP_NET_ADMIN (run as root): %w", err)
+		return fmt.Errorf("%w: %w", errNoNetAdmin, err)
 	}
 	return err
 }

@@ -51,10 +51,14 @@ type ServerConfig struct {
 	NodeMonitorGracePeriod time.Duration
 	// Controllers selects the controllers to run (kube-controller-manager's --controllers).
 	Controllers []string
+	// Agent, when set, runs a node agent for this machine next to the server
+	// (`svcnet up`), with the admin kubeconfig.
+	Agent *AgentConfig
 }
 
 func newServerCommand(use, short string) *cobra.Command {
 	cfg := ServerConfig{}
+	agentCfg, withAgent := AgentConfig{}, false
 	c := &cobra.Command{
 		Use:   use,
 		Short: short,
@@ -64,10 +68,18 @@ func newServerCommand(use, short string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if withAgent {
+				agentCfg.LogLevel = cfg.LogLevel
+				cfg.Agent = &agentCfg
+			}
 			return RunServer(cmd.Context(), cfg, log)
 		},
 	}
 	f := c.Flags()
+	if use == "up" {
+		f.BoolVar(&withAgent, "agent", true, "(agent) also run the node agent for this machine: register it as a Node and program its data plane")
+		addNodeFlags(f, &agentCfg, "(agent) ")
+	}
 	f.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir, "(storage) directory for etcd data, certificates and the admin kubeconfig")
 	f.StringVar(&cfg.BindAddress, "bind-address", "0.0.0.0", "(api) address to serve HTTPS on")
 	f.IntVar(&cfg.SecurePort, "secure-port", 6443, "(api) port to serve HTTPS on (0 picks a free port)")
@@ -232,6 +244,16 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 			Controllers:          cfg.Controllers,
 		}, log.With("component", "controller-manager"), reg)
 	})
+	if cfg.Agent != nil {
+		g.Go(func() error {
+			select {
+			case <-bootstrapped:
+			case <-gctx.Done():
+				return nil
+			}
+			return runLocalAgent(gctx, *cfg.Agent, kubeconfig, log.With("component", "agent"))
+		})
+	}
 	g.Go(func() error { return api.Run(serveCtx) })
 	g.Go(func() error { return alloc.run(gctx) })
 	g.Go(func() error { return bootstrap(gctx, store, api, alloc, log, bootstrapped) })
@@ -296,6 +318,22 @@ func compactLoop(ctx context.Context, store *storage.Store, every time.Duration,
 		}
 		prev = rev
 	}
+}
+
+// runLocalAgent runs `svcnet up`'s node agent. Without CAP_NET_ADMIN it says
+// what is missing and lets the server run on: the API works, Services carry no
+// traffic.
+func runLocalAgent(ctx context.Context, cfg AgentConfig, kubeconfig string, log *slog.Logger) error {
+	cfg.Kubeconfig = kubeconfig
+	err := RunAgent(ctx, cfg, log)
+	if errors.Is(err, errNoNetAdmin) {
+		log.Warn("no data plane on this machine: Services get addresses and endpoints but carry no traffic; run as root, or pass --agent=false to silence this", "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("node agent: %w", err)
+	}
+	return nil
 }
 
 // authenticator accepts the admin client certificate and bearer tokens.

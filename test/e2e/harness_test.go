@@ -76,7 +76,10 @@ func (s *server) start() {
 		s.port = freePort(t)
 	}
 	common := []string{"--data-dir", s.dataDir, "--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(s.port)}
-	args := append([]string{"up"}, common...)
+	// `up` runs no node agent here: the test would program the host's own
+	// nftables. Tests that want one pass --agent=true, or run `svcnet agent`
+	// inside a network namespace.
+	args := append([]string{"up", "--agent=false"}, common...)
 	if len(s.args) > 0 && !strings.HasPrefix(s.args[0], "-") {
 		args = append(append([]string{s.args[0]}, common...), s.args[1:]...)
 	} else {
