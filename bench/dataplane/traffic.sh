@@ -108,7 +108,9 @@ fi
 # --- API server.
 log "starting svcnet up"
 DATA=$TMP/data
-start server "$SVCNET" up --data-dir "$DATA" --bind-address 127.0.0.1 --secure-port 0 \
+# --agent=false: the host itself must not become a node (the agent runs inside
+# the node namespace below).
+start server "$SVCNET" up --agent=false --data-dir "$DATA" --bind-address 127.0.0.1 --secure-port 0 \
 	--etcd-compaction-interval 0 --log-level warn
 KC=$DATA/admin.kubeconfig
 kubectl() { "$SVCNET" kubectl --kubeconfig "$KC" "$@"; }

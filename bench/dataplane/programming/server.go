@@ -51,7 +51,9 @@ func startServer(ctx context.Context, c *cleanups, binary string) (*server, erro
 	// Only the controllers that do not write endpoints: the Services here have
 	// no selector and their slices are written by this program, as a
 	// controller elsewhere would write them.
-	cmd := exec.Command(abs, "up", "--data-dir", filepath.Join(dir, "data"), "--bind-address", "127.0.0.1",
+	// --agent=false: the host must not become a node; the measured agent runs
+	// inside the node namespace.
+	cmd := exec.Command(abs, "up", "--agent=false", "--data-dir", filepath.Join(dir, "data"), "--bind-address", "127.0.0.1",
 		"--secure-port", "0", "--etcd-compaction-interval", "0", "--log-level", "warn",
 		"--controllers", "namespace,garbagecollector")
 	cmd.Stdout, cmd.Stderr = logf, logf
