@@ -40,7 +40,6 @@ func (c Config) withDefaults() Config {
 const (
 	chainServices          = "services"
 	chainMasquerading      = "masquerading"
-	chainMarkForMasquerade = "mark-for-masquerade"
 	chainServiceCheck      = "service-endpoints-check"
 	chainNodePortCheck     = "nodeport-endpoints-check"
 	chainReject            = "reject-chain"
@@ -200,9 +199,8 @@ type builder struct {
 	// endpoint chains already emitted (a chain serves both dispatches of a port).
 	epChains map[string]bool
 	maps     map[string]*Map
-	// hairpin collects every endpoint address once.
-	hairpin     *Set
-	hairpinSeen map[netip.Addr]bool
+	// hairpin collects every endpoint address.
+	hairpin *Set
 }
 
 func (b *builder) fixed() {
@@ -228,7 +226,6 @@ func (b *builder) fixed() {
 			{SetMark{Bit: bit, Xor: true}},
 			{Masquerade{}},
 		}},
-		{Name: chainMarkForMasquerade, Rules: []Rule{{SetMark{Bit: bit}}}},
 		{Name: chainServiceCheck, Rules: []Rule{{MapLookup{keyAddrProtoPort, mapNoEndpointServices}}}},
 		{Name: chainNodePortCheck, Rules: []Rule{append(b.nodePortMatch(), MapLookup{keyProtoPort, mapNoEndpointNodePorts})}},
 		// TCP gets a reset (no ICMP rate limit applies to it), the rest ICMP
@@ -251,7 +248,6 @@ func (b *builder) fixed() {
 	b.epChains = map[string]bool{}
 	b.hairpin = &Set{Name: setHairpin, Pairs: true}
 	b.rs.Sets = append(b.rs.Sets, b.hairpin)
-	b.hairpinSeen = map[netip.Addr]bool{}
 }
 
 // nodePortMatch selects the destinations that accept node ports.
@@ -284,7 +280,7 @@ func (b *builder) servicePort(sp *proxy.ServicePort) {
 			for _, cidr := range b.cfg.ClusterCIDRs {
 				r = append(r, MatchAddr{Source: true, Prefix: cidr, Neg: true})
 			}
-			rules = append(rules, append(r, Do{Verdict{Kind: Jump, Chain: chainMarkForMasquerade}}))
+			rules = append(rules, append(r, b.markForMasquerade()))
 		}
 		rules = append(rules, b.dispatch(sp, clusterEps)...)
 		b.rs.Chains = append(b.rs.Chains, &Chain{Name: svcChain, Rules: rules})
@@ -309,7 +305,7 @@ func (b *builder) servicePort(sp *proxy.ServicePort) {
 	switch {
 	case !sp.ExternalLocal && len(extEps) > 0:
 		extChain := ExternalChain(sp)
-		rules := []Rule{{Do{Verdict{Kind: Jump, Chain: chainMarkForMasquerade}}}}
+		rules := []Rule{{b.markForMasquerade()}}
 		if len(clusterEps) > 0 && slices.Equal(extEps, clusterEps) {
 			rules = append(rules, Rule{Do{gotoChain(svcChain)}})
 		} else {
@@ -330,7 +326,7 @@ func (b *builder) servicePort(sp *proxy.ServicePort) {
 			rules = append(rules, Rule{MatchAddr{Source: true, Prefix: cidr}, Do{cluster}})
 		}
 		rules = append(rules,
-			Rule{MatchFibLocal{Source: true}, Do{Verdict{Kind: Jump, Chain: chainMarkForMasquerade}}},
+			Rule{MatchFibLocal{Source: true}, b.markForMasquerade()},
 			Rule{MatchFibLocal{Source: true}, Do{cluster}})
 		if len(extEps) > 0 {
 			rules = append(rules, b.dispatch(sp, extEps)...)
@@ -354,6 +350,12 @@ func (b *builder) servicePort(sp *proxy.ServicePort) {
 		b.add(portMap, Element{Proto: sp.Protocol, Port: sp.NodePort, Verdict: verdict})
 	}
 }
+
+// markForMasquerade asks nat-postrouting to masquerade the packet. It is a
+// statement, not a jump to a chain as in kube-proxy: a rule without a jump or
+// goto spares the kernel a validation of the whole table at each commit that
+// rewrites the chain.
+func (b *builder) markForMasquerade() Stmt { return SetMark{Bit: b.cfg.MasqueradeBit} }
 
 // hasUsable reports whether sp has usable endpoints on any node.
 func hasUsable(sp *proxy.ServicePort) bool {
@@ -391,12 +393,9 @@ func (b *builder) dispatch(sp *proxy.ServicePort, eps []proxy.Endpoint) []Rule {
 	return rules
 }
 
-func (b *builder) addHairpin(a netip.Addr) {
-	if !b.hairpinSeen[a] {
-		b.hairpinSeen[a] = true
-		b.hairpin.Elements = append(b.hairpin.Elements, a)
-	}
-}
+// addHairpin adds an endpoint address to the hairpin set; finish sorts the set
+// and drops repeats (an address may back several ports).
+func (b *builder) addHairpin(a netip.Addr) { b.hairpin.Elements = append(b.hairpin.Elements, a) }
 
 // endpointChain emits the chain of one endpoint of an affinity Service: record
 // the client, then DNAT.
@@ -417,6 +416,7 @@ func (b *builder) endpointChain(sp *proxy.ServicePort, ep proxy.Endpoint) {
 // finish sorts map and set elements so equal snapshots give equal rulesets.
 func (b *builder) finish() {
 	slices.SortFunc(b.hairpin.Elements, netip.Addr.Compare)
+	b.hairpin.Elements = slices.Compact(b.hairpin.Elements)
 	for _, m := range b.rs.Maps {
 		slices.SortFunc(m.Elements, compareElements)
 	}

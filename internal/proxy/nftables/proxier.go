@@ -396,25 +396,22 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 }
 
 // diffAddrs returns the addresses of before not in after, and of after not in
-// before.
+// before. Both are sorted and without repeats, as Build leaves a set's elements.
 func diffAddrs(before, after []netip.Addr) (gone, added []netip.Addr) {
-	in := make(map[netip.Addr]bool, len(after))
-	for _, a := range after {
-		in[a] = true
-	}
-	was := make(map[netip.Addr]bool, len(before))
-	for _, a := range before {
-		was[a] = true
-		if !in[a] {
-			gone = append(gone, a)
+	i, j := 0, 0
+	for i < len(before) && j < len(after) {
+		switch c := before[i].Compare(after[j]); {
+		case c < 0:
+			gone = append(gone, before[i])
+			i++
+		case c > 0:
+			added = append(added, after[j])
+			j++
+		default:
+			i, j = i+1, j+1
 		}
 	}
-	for _, a := range after {
-		if !was[a] {
-			added = append(added, a)
-		}
-	}
-	return gone, added
+	return append(gone, before[i:]...), append(added, after[j:]...)
 }
 
 // elementsPerMessage bounds the elements of one netlink message: a message's
