@@ -182,6 +182,7 @@ func (a *Agent) syncLoop(ctx context.Context) {
 	defer retry.Stop()
 	backoff := time.Duration(0)
 	doSync := func(isFull bool) {
+		start := time.Now()
 		if err := a.sync(ctx, isFull); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -193,7 +194,11 @@ func (a *Agent) syncLoop(ctx context.Context) {
 		}
 		backoff = 0
 		if isFull {
-			full.Reset(a.cfg.SyncPeriod)
+			next := nextFullSync(a.cfg.SyncPeriod, time.Since(start))
+			if next > a.cfg.SyncPeriod {
+				a.log.Info("full syncs are slow; spacing them out", "took", time.Since(start), "next", next)
+			}
+			full.Reset(next)
 		}
 	}
 	// The first sync is a full one, and covers every change seen so far.
@@ -221,6 +226,16 @@ func (a *Agent) syncLoop(ctx context.Context) {
 			doSync(false)
 		}
 	}
+}
+
+// fullSyncShare keeps full syncs to at most one tenth of the agent's time: a
+// full sync holds back changes, so a large table's full syncs are spaced out.
+const fullSyncShare = 10
+
+// nextFullSync is the wait before the next full sync, after one that took took:
+// the sync period, or fullSyncShare times took when that is longer.
+func nextFullSync(period, took time.Duration) time.Duration {
+	return max(period, fullSyncShare*took)
 }
 
 func (a *Agent) lastSyncTime() time.Time {

@@ -148,3 +148,19 @@ func portsOf(s *proxy.Snapshot) string {
 	}
 	return out
 }
+
+func TestNextFullSync(t *testing.T) {
+	tests := []struct {
+		name       string
+		took, want time.Duration
+	}{
+		{name: "fast sync keeps the period", took: 300 * time.Millisecond, want: 30 * time.Second},
+		{name: "at the limit", took: 3 * time.Second, want: 30 * time.Second},
+		{name: "slow sync spaces the next out", took: 8 * time.Second, want: 80 * time.Second},
+	}
+	for _, tc := range tests {
+		if got := nextFullSync(30*time.Second, tc.took); got != tc.want {
+			t.Errorf("%s: next full sync after %v = %v; want %v", tc.name, tc.took, got, tc.want)
+		}
+	}
+}
