@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -20,11 +21,13 @@ import (
 	"github.com/spf13/cobra"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/svcnet/svcnet/internal/allocator"
 	"github.com/svcnet/svcnet/internal/apiserver"
+	"github.com/svcnet/svcnet/internal/controller/apiendpoints"
 	"github.com/svcnet/svcnet/internal/pki"
 	"github.com/svcnet/svcnet/internal/storage"
 )
@@ -83,7 +86,7 @@ func newServerCommand(use, short string) *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir, "(storage) directory for etcd data, certificates and the admin kubeconfig")
 	f.StringVar(&cfg.BindAddress, "bind-address", "0.0.0.0", "(api) address to serve HTTPS on")
 	f.IntVar(&cfg.SecurePort, "secure-port", 6443, "(api) port to serve HTTPS on (0 picks a free port)")
-	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "(api) address clients should use; default 127.0.0.1 in the admin kubeconfig")
+	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "(api) address clients and pods should use: in the admin kubeconfig (default 127.0.0.1) and, unless loopback, in the Endpoints of default/kubernetes")
 	f.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "(storage) external etcd endpoints; empty runs an embedded single-member etcd in --data-dir")
 	f.StringVar(&cfg.ServiceCIDR, "service-cluster-ip-range", "10.96.0.0/12", "(networking) CIDR ClusterIPs are allocated from")
 	f.StringVar(&cfg.NodePortRange, "service-node-port-range", "30000-32767", "(networking) port range NodePorts are allocated from")
@@ -108,6 +111,12 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	portRange, err := allocator.ParsePortRange(cfg.NodePortRange)
 	if err != nil {
 		return fmt.Errorf("--service-node-port-range: %w", err)
+	}
+	var advertise netip.Addr
+	if cfg.AdvertiseAddress != "" {
+		if advertise, err = netip.ParseAddr(cfg.AdvertiseAddress); err != nil {
+			return fmt.Errorf("--advertise-address: %w", err)
+		}
 	}
 	if err := checkControllers(cfg.Controllers); err != nil {
 		return err
@@ -244,6 +253,21 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 			Controllers:          cfg.Controllers,
 		}, log.With("component", "controller-manager"), reg)
 	})
+	if advertise.IsValid() {
+		client, err := kubernetes.NewForConfig(restCfg)
+		if err != nil {
+			return fmt.Errorf("endpoint reconciler client: %w", err)
+		}
+		rec := apiendpoints.New(client, advertise, int32(port), log.With("component", "apiendpoints"))
+		g.Go(func() error {
+			select {
+			case <-bootstrapped:
+			case <-gctx.Done():
+				return nil
+			}
+			return rec.Run(gctx)
+		})
+	}
 	if cfg.Agent != nil {
 		g.Go(func() error {
 			select {

@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,8 +41,9 @@ func TestUpRunsAnAgent(t *testing.T) {
 
 	data := t.TempDir()
 	logs := &syncBuffer{}
-	cmd := machine.Command(context.Background(), binary, "up", "--data-dir", data, "--bind-address", "127.0.0.1",
-		"--secure-port", "6443", "--node-name", "machine", "--node-ip", "10.250.2.1", "--cluster-cidr", "10.244.0.0/16")
+	cmd := machine.Command(context.Background(), binary, "up", "--data-dir", data, "--bind-address", "0.0.0.0",
+		"--advertise-address", "10.250.2.1", "--secure-port", "6443",
+		"--node-name", "machine", "--node-ip", "10.250.2.1", "--cluster-cidr", "10.244.0.0/16")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -99,4 +103,26 @@ spec:
 	if got.Name != "pod" {
 		t.Errorf("answer from %q; want the pod", got.Name)
 	}
+
+	// The pod reaches the API server through the kubernetes Service, whose
+	// Endpoints list the server's advertise address.
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return pod.Dial(ctx, &net.Dialer{}, network, addr)
+		},
+	}}
+	defer hc.CloseIdleConnections()
+	eventually(t, 20*time.Second, func() error {
+		resp, err := hc.Get("https://10.96.0.1:443/livez")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+			return fmt.Errorf("GET /livez through the kubernetes Service: %d %q", resp.StatusCode, body)
+		}
+		return nil
+	})
 }
