@@ -171,15 +171,7 @@ func (n *testNode) stop() {
 	if n.agent == nil {
 		return
 	}
-	_ = syscall.Kill(-n.agent.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = n.agent.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-n.agent.Process.Pid, syscall.SIGKILL)
-		<-done
-	}
+	stopGroup(n.agent, 10*time.Second)
 	n.agent = nil
 	if n.cluster.t.Failed() {
 		n.cluster.t.Logf("agent %s logs:\n%s", n.name, n.logs.String())

@@ -50,8 +50,7 @@ func TestUpRunsAnAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		_ = cmd.Wait()
+		stopGroup(cmd, 10*time.Second)
 		if t.Failed() {
 			t.Logf("svcnet up logs:\n%s", logs.String())
 		}
