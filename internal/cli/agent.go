@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"strings"
@@ -48,6 +49,8 @@ type AgentConfig struct {
 	Table             string
 	Cleanup           bool
 	LogLevel          string
+	// Profiling serves Go's pprof handlers next to /metrics.
+	Profiling bool
 }
 
 func newAgentCommand() *cobra.Command {
@@ -72,6 +75,7 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&cfg.Token, "token", "", "node join token (see 'svcnet token create')")
 	f.StringVar(&cfg.CAFile, "certificate-authority", "", "CA certificate of the API server (its <data-dir>/pki/ca.crt)")
 	addNodeFlags(f, &cfg, "")
+	f.BoolVar(&cfg.Profiling, "profiling", false, "serve Go profiles at /debug/pprof/ on --metrics-bind-address")
 	f.BoolVar(&cfg.Cleanup, "cleanup", false, "remove everything the agent programmed on this node, then exit")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "(logging) debug, info, warn or error")
 	return c
@@ -198,7 +202,16 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 	if err := serve(cfg.HealthzAddress, "healthz", a.HealthHandler()); err != nil {
 		return err
 	}
-	if err := serve(cfg.MetricsAddress, "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})); err != nil {
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if cfg.Profiling {
+		metricsMux.HandleFunc("/debug/pprof/", pprof.Index)
+		metricsMux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		metricsMux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		metricsMux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		metricsMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	if err := serve(cfg.MetricsAddress, "metrics", metricsMux); err != nil {
 		return err
 	}
 	g.Go(func() error { return a.Run(gctx) })

@@ -82,6 +82,7 @@ func newServerCommand(use, short string) *cobra.Command {
 	if use == "up" {
 		f.BoolVar(&withAgent, "agent", true, "(agent) also run the node agent for this machine: register it as a Node and program its data plane")
 		addNodeFlags(f, &agentCfg, "(agent) ")
+		f.BoolVar(&agentCfg.Profiling, "agent-profiling", false, "(agent) serve the agent's Go profiles at /debug/pprof/ on --metrics-bind-address")
 	}
 	f.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir, "(storage) directory for etcd data, certificates and the admin kubeconfig")
 	f.StringVar(&cfg.BindAddress, "bind-address", "0.0.0.0", "(api) address to serve HTTPS on")

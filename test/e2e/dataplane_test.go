@@ -103,6 +103,21 @@ func TestDataPlane(t *testing.T) {
 		}
 	})
 
+	t.Run("agent health and metrics", func(t *testing.T) {
+		eventually(t, 10*time.Second, func() error {
+			code, body, err := httpGet(a.ns, "http://127.0.0.1:10256/healthz")
+			if err != nil || code != 200 || !strings.Contains(body, `"nodeEligible":true`) {
+				return fmt.Errorf("healthz: %d %s %v", code, body, err)
+			}
+			return nil
+		})
+		code, body, err := httpGet(a.ns, "http://127.0.0.1:10249/metrics")
+		if err != nil || code != 200 || !strings.Contains(body, "svcnet_agent_sync_duration_seconds_count") ||
+			!strings.Contains(body, `svcnet_agent_node_heartbeats_total{result="ok"}`) {
+			t.Errorf("metrics: %d %v\n%s", code, err, body)
+		}
+	})
+
 	t.Run("clusterIP from a pod reaches endpoints on both nodes", func(t *testing.T) {
 		reach(t, client.ns, "tcp", webAddr)
 		seen := spread(t, client.ns, "tcp", webAddr, 40)
