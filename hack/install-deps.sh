@@ -2,7 +2,8 @@
 # Installs what svcnet's tests need on a fresh Debian machine with the Go toolchain:
 # Debian packages and Go modules.
 #   - etcd-server: a real etcd for the external-cluster tests (its service is not started).
-#   - nftables, iproute2: nft to inspect tables in tests, ip for network namespaces.
+#   - nftables, iproute2, procps: nft to inspect tables in tests, ip for network
+#     namespaces, sysctl inside them.
 #   - kubernetes-client: Debian's stock kubectl. Some images already ship another
 #     package owning /usr/bin/kubectl, so the Debian binary is unpacked under
 #     $TOOLS_DIR instead of installed over it; tests find it there.
@@ -27,7 +28,7 @@ fi
 
 # nftables: the nft command, which tests use to inspect the kernel table the agent
 # programs over netlink (svcnet itself never runs it). iproute2: network namespaces.
-for pkg in nftables iproute2; do
+for pkg in nftables iproute2 procps; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then
     apt_update
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
