@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -95,7 +96,8 @@ func New(cfg Config, client kubernetes.Interface, plane DataPlane, reg prometheu
 	// Services and slices that another proxy handles, and headless ones, are
 	// never this agent's business: the informers do not even carry them.
 	notOurs := func(o *metav1.ListOptions) { o.LabelSelector = proxyScopeSelector }
-	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(notOurs))
+	a.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(notOurs),
+		informers.WithTransform(slim))
 	a.services = a.factory.Core().V1().Services().Informer()
 	a.slices = a.factory.Discovery().V1().EndpointSlices().Informer()
 	a.synced = []cache.InformerSynced{a.services.HasSynced, a.slices.HasSynced}
@@ -107,6 +109,18 @@ func New(cfg Config, client kubernetes.Interface, plane DataPlane, reg prometheu
 	_, _ = a.services.AddEventHandler(handler)
 	_, _ = a.slices.AddEventHandler(handler)
 	return a
+}
+
+// slim drops what the data plane never reads from a cached object: managed
+// fields and kubectl's last-applied annotation are most of a small object.
+func slim(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+		if a := m.GetAnnotations(); a != nil {
+			delete(a, corev1.LastAppliedConfigAnnotation)
+		}
+	}
+	return obj, nil
 }
 
 // proxyScopeSelector leaves out objects labelled for another proxy and the

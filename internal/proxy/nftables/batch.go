@@ -61,7 +61,9 @@ func (w *batchWriter) capture(req []netlink.Message) ([]netlink.Message, error) 
 
 // commit sends everything queued on conn as one transaction.
 func (w *batchWriter) commit() error {
-	w.captured = w.captured[:0]
+	// A full sync's batch is large; let it go once sent.
+	defer func() { w.captured = nil }()
+	w.captured = nil
 	if err := w.conn.Flush(); err != nil {
 		return fmt.Errorf("encode batch: %w", err)
 	}
