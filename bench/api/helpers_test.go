@@ -57,58 +57,6 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-func TestParseStatus(t *testing.T) {
-	tests := []struct {
-		name    string
-		status  string
-		want    memory
-		wantErr bool
-	}{
-		{name: "both present", status: "Name:\tsvcnet\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\nThreads:\t9\n",
-			want: memory{rss: 1 << 20, hwm: 2 << 20}},
-		{name: "rss missing", status: "VmHWM:\t  2048 kB\n", wantErr: true},
-		{name: "bad unit", status: "VmHWM:\t2 MB\nVmRSS:\t1 MB\n", wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStatus(tc.status)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("parseStatus error = %v, want error %v", err, tc.wantErr)
-			}
-			if got != tc.want {
-				t.Errorf("parseStatus = %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestParseStat(t *testing.T) {
-	tests := []struct {
-		name    string
-		stat    string
-		want    time.Duration
-		wantErr bool
-	}{
-		{name: "plain name", stat: "42 (svcnet) S 1 42 42 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 12 0",
-			want: 2 * time.Second},
-		{name: "name with spaces and parens", stat: "42 (a (b) c) R 1 42 42 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0",
-			want: 70 * time.Millisecond},
-		{name: "truncated", stat: "42 (svcnet) S 1 42", wantErr: true},
-		{name: "no name", stat: "garbage", wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStat(tc.stat)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("parseStat error = %v, want error %v", err, tc.wantErr)
-			}
-			if got != tc.want {
-				t.Errorf("parseStat = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestWatchIndex(t *testing.T) {
 	tests := []struct {
 		name string

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
 
 // row is one line of the summary table.
@@ -54,9 +56,9 @@ func summary(r results) []row {
 			svcnet: fmtDur(p99), floor: fmtDur(f99),
 			ratio: fmtRatio(ratio(p99.Seconds(), f99.Seconds())), target: "< 50 ms", result: verdict(watchOK)},
 		{op: fmt.Sprintf("server RSS at %s Services", thousands(n)),
-			svcnet: fmtBytes(r.atN.rss), floor: "(in process)", ratio: "—", target: "—", result: "—"},
+			svcnet: fmtBytes(r.atN.RSS), floor: "(in process)", ratio: "—", target: "—", result: "—"},
 		{op: "server peak RSS (VmHWM), end of run",
-			svcnet: fmtBytes(r.end.hwm), floor: "(in process)", ratio: "—", target: "—", result: "—"},
+			svcnet: fmtBytes(r.end.HWM), floor: "(in process)", ratio: "—", target: "—", result: "—"},
 	}
 	if r.watch.missing > 0 {
 		rows[5].svcnet += fmt.Sprintf(" (%d missed)", r.watch.missing)
@@ -73,7 +75,7 @@ func render(r results) string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# svcnet API benchmark results\n\n")
 	w("- Date: %s\n", r.started.Format("2006-01-02 15:04 UTC"))
-	w("- Machine: %d CPUs (%s), Linux %s\n", runtime.NumCPU(), cpuModel(), kernel())
+	w("- Machine: %d CPUs (%s), Linux %s\n", runtime.NumCPU(), procfs.CPUModel(), procfs.Kernel())
 	w("- Go: %s (benchmark); svcnet %s, source tree %s\n", runtime.Version(), r.svcnetVer, sourceTree())
 	w("- Command: `%s`\n", commandLine())
 	w("- Settings: %d Services per create phase, %d parallel clients, %d watchers x %d writes every %v, %d timed list rounds, client-go wire format %s; stored Service value %d bytes\n\n",
@@ -128,10 +130,10 @@ func render(r results) string {
 	w("Each watcher has its own connection; svcnet writes are Service creates, etcd writes are puts of the same value.\n\n")
 
 	w("## Memory (server process, etcd included)\n\n| when | VmRSS | VmHWM |\n|---|---:|---:|\n")
-	w("| idle after start | %s | %s |\n", fmtBytes(r.idle.rss), fmtBytes(r.idle.hwm))
-	w("| %s bench Services stored | %s | %s |\n", thousands(r.cfg.services), fmtBytes(r.atN.rss), fmtBytes(r.atN.hwm))
+	w("| idle after start | %s | %s |\n", fmtBytes(r.idle.RSS), fmtBytes(r.idle.HWM))
+	w("| %s bench Services stored | %s | %s |\n", thousands(r.cfg.services), fmtBytes(r.atN.RSS), fmtBytes(r.atN.HWM))
 	w("| end of run (%s bench Services and about %s floor keys stored) | %s | %s |\n",
-		thousands(2*r.cfg.services+r.cfg.watchEvents+warmupWrites+1), thousands(4*r.cfg.services+r.cfg.watchEvents+warmupWrites+1), fmtBytes(r.end.rss), fmtBytes(r.end.hwm))
+		thousands(2*r.cfg.services+r.cfg.watchEvents+warmupWrites+1), thousands(4*r.cfg.services+r.cfg.watchEvents+warmupWrites+1), fmtBytes(r.end.RSS), fmtBytes(r.end.HWM))
 	return b.String()
 }
 
@@ -190,27 +192,6 @@ func wire(c config) string {
 		return "protobuf"
 	}
 	return "JSON (client-go default)"
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func kernel() string {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
 }
 
 // commandLine is how this run was started; a `go run` binary shows as `go run`.

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
 
 // Namespaces and etcd prefixes of the phases. The floor's keys live outside
@@ -31,7 +33,7 @@ type results struct {
 	cfg                 config
 	started             time.Time
 	valueSize           int
-	idle, atN, end      memory
+	idle, atN, end      procfs.Memory
 	serial, floorSerial phase
 	par, floorPar, txn  phase
 	lists               listTimes
@@ -81,7 +83,7 @@ func measure(ctx context.Context, cfg config, srv *server, res *results) error {
 		return err
 	}
 	defer etcd.Close()
-	if res.idle, err = readMemory(srv.pid()); err != nil {
+	if res.idle, err = procfs.ReadMemory(srv.pid()); err != nil {
 		return err
 	}
 	for _, ns := range []string{nsSerial, nsParallel, nsWatch, nsWarm} {
@@ -136,7 +138,7 @@ func measure(ctx context.Context, cfg config, srv *server, res *results) error {
 		return err
 	}
 	// Memory with N bench Services and nothing else of size stored yet.
-	if res.atN, err = readMemory(srv.pid()); err != nil {
+	if res.atN, err = procfs.ReadMemory(srv.pid()); err != nil {
 		return err
 	}
 	if err := timed(&res.floorSerial, "etcd put, 1 client", 1, putKeys(etcd, floorSerial, value)); err != nil {
@@ -170,7 +172,7 @@ func measure(ctx context.Context, cfg config, srv *server, res *results) error {
 	if res.floorWatch, err = measureWatch(ctx, ew, cfg.watchers, cfg.watchEvents, cfg.watchInterval, meter); err != nil {
 		return fmt.Errorf("etcd watch: %w", err)
 	}
-	if res.end, err = readMemory(srv.pid()); err != nil {
+	if res.end, err = procfs.ReadMemory(srv.pid()); err != nil {
 		return err
 	}
 	return nil

@@ -3,6 +3,8 @@ package main
 import (
 	"slices"
 	"time"
+
+	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
 
 // percentile returns the nearest-rank p-th percentile (0 < p <= 100) of sorted, or 0
@@ -54,7 +56,7 @@ type cpuMeter struct {
 }
 
 func (m cpuMeter) now() cost {
-	s, _ := readCPU(m.pid)
+	s, _ := procfs.ReadCPU(m.pid)
 	mc, _ := readMachineCPU()
 	return cost{server: s, bench: selfCPU(), machine: mc}
 }

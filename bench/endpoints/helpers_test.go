@@ -166,21 +166,7 @@ svcnet_endpointslice_syncs_total{result="success"} 1.2e+03
 	}
 }
 
-func TestParseStatus(t *testing.T) {
-	m, err := parseStatus("Name:\tsvcnet\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\nRssAnon:\t 768 kB\nRssFile:\t 256 kB\n")
-	if err != nil || m != (memory{rss: 1 << 20, hwm: 2 << 20, anon: 768 << 10, file: 256 << 10}) {
-		t.Errorf("parseStatus = %+v, %v", m, err)
-	}
-	if _, err := parseStatus("VmHWM:\t  2048 kB\n"); err == nil {
-		t.Error("parseStatus accepted a status without VmRSS")
-	}
-}
-
-func TestParseStatAndMachine(t *testing.T) {
-	d, err := parseStat("42 (a (b) c) R 1 42 42 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0")
-	if err != nil || d != 70*time.Millisecond {
-		t.Errorf("parseStat = %v, %v; want 70ms", d, err)
-	}
+func TestParseMachine(t *testing.T) {
 	busy, total, err := parseMachine("cpu  100 10 50 800 20 5 5 10 0 0")
 	if err != nil || busy != 1800*time.Millisecond || total != 10000*time.Millisecond {
 		t.Errorf("parseMachine = %v, %v, %v; want 1.8s of 10s", busy, total, err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
 
 // metrics is one scrape of the server's /metrics: sample lines keyed by their
@@ -57,59 +58,6 @@ func (m metrics) sum(name string) float64 {
 	return s
 }
 
-// memory is a process's resident set now and at its peak, and the resident set's
-// anonymous (heap, stacks) and file-backed (etcd's mmapped database) parts.
-type memory struct {
-	rss, hwm, anon, file int64 // bytes
-}
-
-func readMemory(pid int) (memory, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return memory{}, fmt.Errorf("read process status: %w", err)
-	}
-	return parseStatus(string(b))
-}
-
-// parseStatus takes VmRSS and VmHWM from a /proc/<pid>/status text.
-func parseStatus(status string) (memory, error) {
-	var m memory
-	seen := 0
-	for _, line := range strings.Split(status, "\n") {
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM" && name != "RssAnon" && name != "RssFile") {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) != 2 || f[1] != "kB" {
-			return memory{}, fmt.Errorf("unexpected %s line %q", name, line)
-		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return memory{}, fmt.Errorf("parse %s: %w", name, err)
-		}
-		switch name {
-		case "VmRSS":
-			m.rss = kb << 10
-			seen++
-		case "VmHWM":
-			m.hwm = kb << 10
-			seen++
-		case "RssAnon":
-			m.anon = kb << 10
-		case "RssFile":
-			m.file = kb << 10
-		}
-	}
-	if seen != 2 {
-		return memory{}, errors.New("vmrss or vmhwm missing from process status")
-	}
-	return m, nil
-}
-
-// clockTick is the unit of CPU times in /proc (USER_HZ, 100 on Linux).
-const clockTick = 10 * time.Millisecond
-
 // cost is the CPU used by the server, by this program, and the share of the
 // machine's CPU in use, over a phase.
 type cost struct {
@@ -129,7 +77,7 @@ type cpuMeter struct{ pid int }
 func (m cpuMeter) now() cost {
 	var c cost
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.pid)); err == nil {
-		c.server, _ = parseStat(string(b))
+		c.server, _ = procfs.ParseStat(string(b))
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -145,29 +93,6 @@ func (m cpuMeter) now() cost {
 func (m cpuMeter) since(start cost) cost {
 	n := m.now()
 	return cost{server: n.server - start.server, bench: n.bench - start.bench, busy: n.busy - start.busy, total: n.total - start.total}
-}
-
-// parseStat returns utime+stime of a /proc/<pid>/stat line.
-func parseStat(stat string) (time.Duration, error) {
-	// The command name may hold spaces and parentheses; fields resume after the last ')'.
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("malformed process stat")
-	}
-	f := strings.Fields(stat[i+1:])
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("process stat has %d fields after the name, want at least 13", len(f))
-	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("parse cpu ticks: %w", err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * clockTick, nil
 }
 
 // parseMachine returns busy (including stolen) and total CPU time of the "cpu" line
@@ -189,7 +114,7 @@ func parseMachine(line string) (busy, total time.Duration, err error) {
 	for _, x := range v {
 		all += x
 	}
-	return time.Duration(all-idle) * clockTick, time.Duration(all) * clockTick, nil
+	return time.Duration(all-idle) * procfs.ClockTick, time.Duration(all) * procfs.ClockTick, nil
 }
 
 // percentile is the nearest-rank p-th percentile (0 < p <= 100) of sorted, or 0

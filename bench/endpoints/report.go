@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
 
 // Targets from the issue.
@@ -67,8 +69,8 @@ func summary(r results) []row {
 		{metric: "restart: slice writes not caused by the probe flip",
 			svcnet: fmt.Sprintf("%d (of %s slices)", rs.otherWrites, thousands(rs.slices)), floor: "—", ratio: "—",
 			target: "0", result: verdict(rs.otherWrites == 0 && rs.changedSlices == 0)},
-		none(fmt.Sprintf("server RSS after the fill (%s Pods)", thousands(r.cfg.services*r.cfg.pods)), fmtBytes(r.afterFill.rss)),
-		none("server peak RSS (VmHWM) after the fill", fmtBytes(r.afterFill.hwm)),
+		none(fmt.Sprintf("server RSS after the fill (%s Pods)", thousands(r.cfg.services*r.cfg.pods)), fmtBytes(r.afterFill.RSS)),
+		none("server peak RSS (VmHWM) after the fill", fmtBytes(r.afterFill.HWM)),
 	}
 }
 
@@ -79,7 +81,7 @@ func render(r results) string {
 	c, rs, cfg := r.changes, r.restart, r.cfg
 	w("# svcnet endpoints benchmark results\n\n")
 	w("- Date: %s\n", r.started.Format("2006-01-02 15:04 UTC"))
-	w("- Machine: %d CPUs (%s), Linux %s\n", runtime.NumCPU(), cpuModel(), kernel())
+	w("- Machine: %d CPUs (%s), Linux %s\n", runtime.NumCPU(), procfs.CPUModel(), procfs.Kernel())
 	w("- Go: %s (benchmark); svcnet %s, source tree %s at the start of the run\n", runtime.Version(), r.svcnetVer, r.tree)
 	w("- Command: `%s`\n", commandLine())
 	w("- Settings: %s Services x %d Pods = %s Pods in %d namespaces on %d Nodes; fill with %d clients; %d flips, %v pause after each flip and each floor put; settle %v; seed %d; client-go protobuf\n\n",
@@ -174,7 +176,7 @@ func render(r results) string {
 		{fmt.Sprintf("after the fill (%s Services, %s Pods, their slices and Endpoints)", thousands(cfg.services), thousands(cfg.services*cfg.pods)), r.afterFill},
 		{"restarted server, controllers synced", rs.mem},
 	} {
-		w("| %s | %s | %s | %s | %s | %s | %s | %s (%s) |\n", x.name, fmtBytes(x.m.rss), fmtBytes(x.m.hwm), fmtBytes(x.m.anon), fmtBytes(x.m.file),
+		w("| %s | %s | %s | %s | %s | %s | %s | %s (%s) |\n", x.name, fmtBytes(x.m.RSS), fmtBytes(x.m.HWM), fmtBytes(x.m.Anon), fmtBytes(x.m.File),
 			fmtBytes(x.m.heapInuse), fmtBytes(x.m.liveHeap), fmtBytes(x.m.dbSize), fmtBytes(x.m.dbInUse))
 	}
 	w("\nThe Go heap is the whole process's: API server, controllers' informer caches and etcd's own structures. svcnet sets\n")
@@ -247,27 +249,6 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func kernel() string {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
 }
 
 // commandLine is how this run was started; a `go run` binary shows as `go run`.

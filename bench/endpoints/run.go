@@ -9,6 +9,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
 
 // results is everything one run measured.
@@ -122,7 +124,7 @@ func measure(ctx context.Context, cfg config, srv *server, res *results) error {
 // memSample is the server's memory at one moment, with its Go heap and etcd's
 // database size to tell where the resident set goes.
 type memSample struct {
-	memory
+	procfs.Memory
 	heapInuse       int64 // go_memstats_heap_inuse_bytes: API server, controllers and etcd alike
 	liveHeap        int64 // the heap the last GC left: next GC target / (1 + GOGC/100)
 	dbSize, dbInUse int64 // etcd's backend file, and the part of it in use
@@ -131,7 +133,7 @@ type memSample struct {
 func sampleMemory(ctx context.Context, srv *server, rc rest.Interface) (memSample, error) {
 	var s memSample
 	var err error
-	if s.memory, err = readMemory(srv.pid()); err != nil {
+	if s.Memory, err = procfs.ReadMemory(srv.pid()); err != nil {
 		return s, err
 	}
 	m, err := scrapeMetrics(ctx, rc)

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
 
 // syncEvent is one "data plane synced" line of the agent's log.
@@ -164,7 +166,7 @@ func (a *agent) waitFullSync(ctx context.Context, ports int, timeout time.Durati
 func (a *agent) stop() { stopGroup(a.pid, a.done) }
 
 // memory reads VmRSS and VmHWM of the agent.
-func (a *agent) memory() (memory, error) { return readMemory(a.pid) }
+func (a *agent) memory() (procfs.Memory, error) { return procfs.ReadMemory(a.pid) }
 
 // metrics fetches the agent's /metrics from inside the node namespace.
 func (a *agent) metrics(ctx context.Context) (string, error) {
@@ -194,35 +196,4 @@ func metricValue(text, sample string) (float64, bool) {
 		}
 	}
 	return 0, false
-}
-
-// memory is a process's resident set now and at its peak.
-type memory struct{ rss, hwm int64 }
-
-func readMemory(pid int) (memory, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return memory{}, fmt.Errorf("read process status: %w", err)
-	}
-	var m memory
-	for _, line := range strings.Split(string(b), "\n") {
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM") {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) != 2 {
-			continue
-		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return memory{}, err
-		}
-		if name == "VmRSS" {
-			m.rss = kb << 10
-		} else {
-			m.hwm = kb << 10
-		}
-	}
-	return m, nil
 }

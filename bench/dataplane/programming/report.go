@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
 
 // Targets from the issue.
@@ -30,7 +32,7 @@ func render(r results) string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# bench/dataplane/programming: latest results\n\n")
 	w("- date: %s\n", r.started.UTC().Format("2006-01-02 15:04 MST"))
-	w("- machine: %s, %d CPUs; kernel %s; %s\n", cpuModel(), runtime.NumCPU(), kernel(), runtime.Version())
+	w("- machine: %s, %d CPUs; kernel %s; %s\n", procfs.CPUModel(), runtime.NumCPU(), procfs.Kernel(), runtime.Version())
 	src := r.cfg.source
 	if src == "" {
 		src = sourceTree()
@@ -99,7 +101,7 @@ func render(r results) string {
 		if st.syncErr != "" {
 			w("| %s | %s in %s (%.0f/s) | **failed** (gave up %s after start, %d failed syncs) | | | | | | %s | | %s | | %s |\n", thousands(st.services),
 				thousands(st.fill.objects()), fmtDur(st.fill.took), st.fill.rate(), fmtDur(st.failStart), failedSyncs,
-				fmtBytes(st.memSynced.rss), fmtBytes(st.memSynced.hwm), fmtBytes(st.serverMem.rss))
+				fmtBytes(st.memSynced.RSS), fmtBytes(st.memSynced.HWM), fmtBytes(st.serverMem.RSS))
 			continue
 		}
 		per := "none"
@@ -115,8 +117,8 @@ func render(r results) string {
 		w("| %s | %s in %s (%.0f/s) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", thousands(st.services),
 			thousands(st.fill.objects()), fmtDur(st.fill.took), st.fill.rate(),
 			fmtDur(st.cold.took), fmtDur(st.coldStartup), fmtDur(st.warm.took), fmtDur(st.warmStartup), per, incr,
-			fmtBytes(st.memSynced.rss), fmtBytes(st.memAfter.rss), fmtBytes(max(st.memAfter.hwm, st.memSynced.hwm)),
-			fmtBytes(st.memWarm.rss), fmtBytes(st.serverMem.rss))
+			fmtBytes(st.memSynced.RSS), fmtBytes(st.memAfter.RSS), fmtBytes(max(st.memAfter.HWM, st.memSynced.HWM)),
+			fmtBytes(st.memWarm.RSS), fmtBytes(st.serverMem.RSS))
 	}
 	var failures []string
 	for _, st := range r.stages {
@@ -173,27 +175,6 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func kernel() string {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
 }
 
 func sourceTree() string {

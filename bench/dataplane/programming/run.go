@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
 
 // stage is everything measured at one Service count.
@@ -21,7 +23,7 @@ type stage struct {
 	warmStartup time.Duration
 	periodic    []time.Duration // periodic full syncs seen during the flips
 
-	memSynced, memAfter, memWarm memory
+	memSynced, memAfter, memWarm procfs.Memory
 
 	flips           []flip
 	fullDuringFlips int // flips whose window overlapped a full sync
@@ -32,7 +34,7 @@ type stage struct {
 	// first full sync kept failing); then nothing else of the agent is timed.
 	syncErr   string
 	failStart time.Duration // agent start to giving up
-	serverMem memory
+	serverMem procfs.Memory
 }
 
 type results struct {
@@ -129,7 +131,7 @@ func run(ctx context.Context, cfg config) error {
 			st.problems = append(st.problems, a.problems()...)
 			logf("stage %d: %v", n, err)
 			a.stop()
-			st.serverMem, _ = readMemory(s.cmd.Process.Pid)
+			st.serverMem, _ = procfs.ReadMemory(s.cmd.Process.Pid)
 			res.stages = append(res.stages, st)
 			if cfg.out != "" {
 				_ = os.WriteFile(cfg.out, []byte(render(res)), 0o644)
@@ -138,7 +140,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 		st.coldStartup = st.cold.at.Sub(a.started)
 		st.memSynced, _ = a.memory()
-		logf("stage %d: cold full sync took %v (%v from agent start), agent RSS %s", n, st.cold.took, st.coldStartup.Round(time.Millisecond), fmtBytes(st.memSynced.rss))
+		logf("stage %d: cold full sync took %v (%v from agent start), agent RSS %s", n, st.cold.took, st.coldStartup.Round(time.Millisecond), fmtBytes(st.memSynced.RSS))
 		if r := pr.ask(false, 30*time.Second); !r.ok {
 			return fmt.Errorf("probe ClusterIP %s does not refuse before the flips: %v", probe.vip, r.lastErr)
 		}
@@ -169,7 +171,7 @@ func run(ctx context.Context, cfg config) error {
 		st.problems = append(st.problems, a.problems()...)
 		lat := latencies(st.flips)
 		logf("stage %d: %d flips, change-to-live p50 %v p99 %v; agent RSS %s HWM %s", n, len(st.flips),
-			percentile(lat, 0.50), percentile(lat, 0.99), fmtBytes(st.memAfter.rss), fmtBytes(st.memAfter.hwm))
+			percentile(lat, 0.50), percentile(lat, 0.99), fmtBytes(st.memAfter.RSS), fmtBytes(st.memAfter.HWM))
 		a.stop()
 
 		// Warm: the agent restarts over the table it left.
@@ -187,7 +189,7 @@ func run(ctx context.Context, cfg config) error {
 		st.problems = append(st.problems, a2.problems()...)
 		logf("stage %d: restarted agent's full sync took %v (%v from start)", n, st.warm.took, st.warmStartup.Round(time.Millisecond))
 		a2.stop()
-		st.serverMem, _ = readMemory(s.cmd.Process.Pid)
+		st.serverMem, _ = procfs.ReadMemory(s.cmd.Process.Pid)
 		res.stages = append(res.stages, st)
 		// Write what is measured so far: a later stage may take long or fail.
 		if cfg.out != "" {
