@@ -70,16 +70,3 @@ func (p *Plane) Sync(_ context.Context, snap *proxy.Snapshot, full bool) error {
 	p.last = snap
 	return nil
 }
-
-// Ruleset returns the ruleset Sync would program for snap now (for --dump).
-func (p *Plane) Ruleset(snap *proxy.Snapshot) (*Ruleset, error) {
-	cfg := p.cfg
-	if p.nodePorts != nil {
-		addrs, err := p.nodePorts()
-		if err != nil {
-			return nil, fmt.Errorf("node port addresses: %w", err)
-		}
-		cfg.NodePortAddresses = addrs
-	}
-	return Build(snap, cfg), nil
-}
