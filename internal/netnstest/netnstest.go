@@ -78,12 +78,9 @@ func (n *NS) Sysctl(key, value string) { n.Run("sysctl", "-qw", key+"="+value) }
 // in b with bAddr. Both ends are up.
 func Link(t testing.TB, a *NS, aIf, aAddr string, b *NS, bIf, bAddr string) {
 	t.Helper()
-	tmp := fmt.Sprintf("vt%d", count.Add(1))
-	run(t, "ip", "link", "add", tmp+"a", "type", "veth", "peer", "name", tmp+"b")
-	run(t, "ip", "link", "set", tmp+"a", "netns", a.Name)
-	run(t, "ip", "link", "set", tmp+"b", "netns", b.Name)
-	a.Run("ip", "link", "set", tmp+"a", "name", aIf)
-	b.Run("ip", "link", "set", tmp+"b", "name", bIf)
+	// Made inside a with its peer straight in b: nothing ever exists in the
+	// caller's namespace, even if the test stops half-way.
+	run(t, "ip", "-n", a.Name, "link", "add", aIf, "type", "veth", "peer", "name", bIf, "netns", b.Name)
 	if aAddr != "" {
 		a.Run("ip", "addr", "add", aAddr, "dev", aIf)
 	}
