@@ -1,0 +1,387 @@
+package dns
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Port is a Service or EndpointSlice port as DNS sees it. Proto is lower case
+// ("tcp", "udp", "sctp").
+type Port struct {
+	Name  string
+	Proto string
+	Port  uint16
+}
+
+// Service is what DNS needs of a Service.
+type Service struct {
+	Namespace, Name string
+	// ClusterIPs is empty for headless and ExternalName Services.
+	ClusterIPs []netip.Addr
+	Headless   bool
+	// ExternalName is the CNAME target of an ExternalName Service.
+	ExternalName             string
+	Ports                    []Port
+	PublishNotReadyAddresses bool
+}
+
+// Endpoint is one endpoint of an EndpointSlice.
+type Endpoint struct {
+	Addrs    []netip.Addr
+	Hostname string
+	// Ready is the slice's ready condition; a missing condition counts as ready.
+	Ready bool
+}
+
+// Slice is what DNS needs of an EndpointSlice.
+type Slice struct {
+	Namespace, Name string
+	// Service is the kubernetes.io/service-name label.
+	Service   string
+	Endpoints []Endpoint
+	Ports     []Port
+}
+
+// Pod is a pod's namespace and addresses, for verified pod records.
+type Pod struct {
+	Namespace, Name string
+	IPs             []netip.Addr
+}
+
+// Index is the cluster's DNS data, kept in step with the API by the informers'
+// event handlers and read by every query. Records are rebuilt per Service when
+// the Service or one of its slices changes; readers see a record whole.
+type Index struct {
+	zone     []byte // wire form, lower case, e.g. \x07cluster\x05local\x00
+	zoneName string // presentation form without the trailing dot
+	// zoneLabelCount, nsFQDN (ns.dns.<zone>) and hostmaster (hostmaster.<zone>)
+	// are fixed at construction.
+	zoneLabelCount int
+	nsFQDN         []byte
+	hostmaster     []byte
+
+	mu         sync.RWMutex
+	namespaces map[string]*namespace
+	reverse    map[netip.Addr][]ptrTarget
+	pods       map[podKey]int
+	podsByKey  map[string]Pod // namespace/name -> pod, to undo a pod's IPs
+	// serial is the unix time of the last change, the SOA serial.
+	serial atomic.Uint32
+}
+
+type namespace struct {
+	exists   bool // a Namespace object is there (Services may come first)
+	services map[string]*record
+	// inputs to the records
+	svcObjs map[string]*Service
+	slices  map[string]map[string]*Slice // service name -> slice name -> slice
+}
+
+// record is the prepared DNS data of one Service. It is immutable once
+// published: an update replaces it whole.
+type record struct {
+	svc  *Service
+	fqdn []byte // <name>.<ns>.svc.<zone>. in wire form
+	// externalName is the CNAME target in wire form (nil when the Service is
+	// not an ExternalName Service, or names an IP literal).
+	externalName []byte
+	// endpoints: ready ones (all with publishNotReadyAddresses), by label.
+	endpoints []*endpointRec
+	byLabel   map[string]*endpointRec
+	// addrs are the distinct endpoint addresses, for headless A/AAAA.
+	addrs []netip.Addr
+	// reversed lists the addresses this record put in the reverse map.
+	reversed []netip.Addr
+}
+
+type endpointRec struct {
+	label string
+	fqdn  []byte
+	addrs []netip.Addr
+	ports []Port
+}
+
+type ptrTarget struct {
+	owner     string // namespace/name of the Service
+	fqdn      []byte
+	clusterIP bool
+}
+
+type podKey struct {
+	ip netip.Addr
+	ns string
+}
+
+// NewIndex returns an empty index for the cluster domain zone.
+func NewIndex(zone string) *Index {
+	zone = strings.ToLower(strings.TrimSuffix(zone, "."))
+	ix := &Index{
+		zone:       wireName(strings.Split(zone, ".")...),
+		zoneName:   zone,
+		namespaces: map[string]*namespace{},
+		reverse:    map[netip.Addr][]ptrTarget{},
+		pods:       map[podKey]int{},
+		podsByKey:  map[string]Pod{},
+	}
+	ix.zoneLabelCount = strings.Count(zone, ".") + 1
+	ix.nsFQDN = ix.fqdnUnder("ns", "dns")
+	ix.hostmaster = ix.fqdnUnder("hostmaster")
+	ix.touch()
+	return ix
+}
+
+func (ix *Index) touch() { ix.serial.Store(uint32(time.Now().Unix())) }
+
+// wireName encodes labels (lower case, each at most 63 bytes) as a wire name.
+func wireName(labels ...string) []byte {
+	var b []byte
+	for _, l := range labels {
+		if l == "" {
+			continue
+		}
+		b = append(b, byte(len(l)))
+		b = append(b, l...)
+	}
+	return append(b, 0)
+}
+
+// fqdnUnder returns labels followed by the zone, in wire form.
+func (ix *Index) fqdnUnder(labels ...string) []byte {
+	b := wireName(labels...)
+	return append(b[:len(b)-1], ix.zone...)
+}
+
+func (ix *Index) ns(name string, create bool) *namespace {
+	n := ix.namespaces[name]
+	if n == nil && create {
+		n = &namespace{services: map[string]*record{}, svcObjs: map[string]*Service{}, slices: map[string]map[string]*Slice{}}
+		ix.namespaces[name] = n
+	}
+	return n
+}
+
+// dropIfEmpty forgets a namespace entry that holds nothing.
+func (ix *Index) dropIfEmpty(name string) {
+	if n := ix.namespaces[name]; n != nil && !n.exists && len(n.svcObjs) == 0 && len(n.slices) == 0 {
+		delete(ix.namespaces, name)
+	}
+}
+
+// SetNamespace records that a namespace exists.
+func (ix *Index) SetNamespace(name string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.ns(name, true).exists = true
+}
+
+// DeleteNamespace records that a namespace is gone.
+func (ix *Index) DeleteNamespace(name string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if n := ix.ns(name, false); n != nil {
+		n.exists = false
+		ix.dropIfEmpty(name)
+	}
+}
+
+// SetService adds or replaces a Service.
+func (ix *Index) SetService(s *Service) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.ns(s.Namespace, true).svcObjs[s.Name] = s
+	ix.rebuild(s.Namespace, s.Name)
+}
+
+// DeleteService removes a Service.
+func (ix *Index) DeleteService(namespace, name string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if n := ix.ns(namespace, false); n != nil {
+		delete(n.svcObjs, name)
+		ix.rebuild(namespace, name)
+		ix.dropIfEmpty(namespace)
+	}
+}
+
+// SetSlice adds or replaces an EndpointSlice. A slice may move between
+// Services only by deletion and re-creation (its label is immutable in
+// practice), but a changed label is handled too.
+func (ix *Index) SetSlice(sl *Slice) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := ix.ns(sl.Namespace, true)
+	for svc, m := range n.slices {
+		if old, ok := m[sl.Name]; ok && svc != sl.Service {
+			delete(m, old.Name)
+			if len(m) == 0 {
+				delete(n.slices, svc)
+			}
+			ix.rebuild(sl.Namespace, svc)
+		}
+	}
+	if sl.Service == "" {
+		return
+	}
+	m := n.slices[sl.Service]
+	if m == nil {
+		m = map[string]*Slice{}
+		n.slices[sl.Service] = m
+	}
+	m[sl.Name] = sl
+	ix.rebuild(sl.Namespace, sl.Service)
+}
+
+// DeleteSlice removes an EndpointSlice.
+func (ix *Index) DeleteSlice(namespace, name, service string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := ix.ns(namespace, false)
+	if n == nil {
+		return
+	}
+	if m := n.slices[service]; m != nil {
+		delete(m, name)
+		if len(m) == 0 {
+			delete(n.slices, service)
+		}
+	}
+	ix.rebuild(namespace, service)
+	ix.dropIfEmpty(namespace)
+}
+
+// SetPod adds or replaces a pod's addresses.
+func (ix *Index) SetPod(p Pod) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	key := p.Namespace + "/" + p.Name
+	ix.unsetPod(key)
+	if len(p.IPs) == 0 {
+		return
+	}
+	ix.podsByKey[key] = p
+	for _, ip := range p.IPs {
+		ix.pods[podKey{ip, p.Namespace}]++
+	}
+}
+
+// DeletePod removes a pod.
+func (ix *Index) DeletePod(namespace, name string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.unsetPod(namespace + "/" + name)
+}
+
+func (ix *Index) unsetPod(key string) {
+	old, ok := ix.podsByKey[key]
+	if !ok {
+		return
+	}
+	delete(ix.podsByKey, key)
+	for _, ip := range old.IPs {
+		k := podKey{ip, old.Namespace}
+		if ix.pods[k]--; ix.pods[k] <= 0 {
+			delete(ix.pods, k)
+		}
+	}
+}
+
+// rebuild recomputes the record of one Service from its object and slices,
+// and its reverse entries. Called with mu held.
+func (ix *Index) rebuild(namespace, name string) {
+	ix.touch()
+	n := ix.ns(namespace, true)
+	old := n.services[name]
+	owner := namespace + "/" + name
+	if old != nil {
+		for _, ip := range old.reversed {
+			ix.reverse[ip] = slices.DeleteFunc(ix.reverse[ip], func(t ptrTarget) bool { return t.owner == owner })
+			if len(ix.reverse[ip]) == 0 {
+				delete(ix.reverse, ip)
+			}
+		}
+	}
+	svc := n.svcObjs[name]
+	if svc == nil {
+		delete(n.services, name)
+		return
+	}
+	r := &record{svc: svc, fqdn: ix.fqdnUnder(name, namespace, "svc")}
+	if svc.ExternalName != "" {
+		if _, err := netip.ParseAddr(svc.ExternalName); err != nil {
+			r.externalName = wireName(strings.Split(strings.ToLower(strings.TrimSuffix(svc.ExternalName, ".")), ".")...)
+		}
+	}
+	if svc.ExternalName == "" {
+		r.byLabel = map[string]*endpointRec{}
+		seen := map[netip.Addr]bool{}
+		names := make([]string, 0, len(n.slices[name]))
+		for sn := range n.slices[name] {
+			names = append(names, sn)
+		}
+		slices.Sort(names) // a stable order of endpoints across rebuilds
+		for _, sn := range names {
+			sl := n.slices[name][sn]
+			for _, ep := range sl.Endpoints {
+				if !ep.Ready && !svc.PublishNotReadyAddresses {
+					continue
+				}
+				for _, ip := range ep.Addrs {
+					label := ep.Hostname
+					if label == "" {
+						label = dashedIP(ip)
+					}
+					e := r.byLabel[label]
+					if e == nil {
+						e = &endpointRec{label: label, fqdn: ix.fqdnUnder(label, name, namespace, "svc")}
+						r.byLabel[label] = e
+						r.endpoints = append(r.endpoints, e)
+					}
+					if !slices.Contains(e.addrs, ip) {
+						e.addrs = append(e.addrs, ip)
+					}
+					for _, p := range sl.Ports {
+						if !slices.Contains(e.ports, p) {
+							e.ports = append(e.ports, p)
+						}
+					}
+					if !seen[ip] {
+						seen[ip] = true
+						r.addrs = append(r.addrs, ip)
+					}
+				}
+			}
+		}
+	}
+	for _, ip := range svc.ClusterIPs {
+		ix.reverse[ip] = append([]ptrTarget{{owner: owner, fqdn: r.fqdn, clusterIP: true}}, ix.reverse[ip]...)
+		r.reversed = append(r.reversed, ip)
+	}
+	for _, e := range r.endpoints {
+		for _, ip := range e.addrs {
+			ix.reverse[ip] = append(ix.reverse[ip], ptrTarget{owner: owner, fqdn: e.fqdn})
+			r.reversed = append(r.reversed, ip)
+		}
+	}
+	n.services[name] = r
+}
+
+// dashedIP is the endpoint label CoreDNS gives an endpoint without a hostname:
+// the address with '.' or ':' replaced by '-', and a '0' after a trailing '-'.
+func dashedIP(ip netip.Addr) string {
+	s := ip.String()
+	if ip.Is4() {
+		return strings.ReplaceAll(s, ".", "-")
+	}
+	s = strings.ReplaceAll(s, ":", "-")
+	if strings.HasSuffix(s, "-") {
+		s += "0"
+	}
+	if strings.HasPrefix(s, "-") {
+		s = "0" + s
+	}
+	return s
+}
