@@ -44,6 +44,8 @@ type Config struct {
 	// LeaseDuration is the Node Lease's duration; it is renewed every quarter of
 	// it. Default 40s.
 	LeaseDuration time.Duration
+	// Labels are set on the Node (added when missing, never removed).
+	Labels map[string]string
 }
 
 func (c Config) withDefaults() Config {
@@ -84,7 +86,8 @@ type Agent struct {
 }
 
 // New wires an agent to the API through client and to the node through plane.
-// It starts nothing.
+// A nil plane makes an agent without a data plane: it registers the node and
+// heartbeats, nothing more. It starts nothing.
 func New(cfg Config, client kubernetes.Interface, plane DataPlane, reg prometheus.Registerer, log *slog.Logger) *Agent {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -173,6 +176,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { a.heartbeat(ctx) })
+	if a.plane == nil {
+		<-ctx.Done()
+		return nil
+	}
 	a.factory.Start(ctx.Done())
 	defer a.factory.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), a.synced...) {
@@ -309,6 +316,9 @@ func (a *Agent) Snapshot() *proxy.Snapshot {
 // Healthy reports whether the data plane is in step: the last sync is recent,
 // and no change has waited unsynced for longer than a full sync period.
 func (a *Agent) Healthy(now time.Time) (lastSync time.Time, ok bool) {
+	if a.plane == nil {
+		return now, true // nothing to keep in step
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.lastSync.IsZero() {

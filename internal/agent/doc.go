@@ -13,7 +13,10 @@
 // The data plane keeps its last state while the API server is unreachable: the
 // informers retry and the agent syncs again when they catch up.
 //
-// It deliberately does not run pods, does not mark other nodes NotReady (the
-// server's node lifecycle controller does), and does not serve DNS (a later
-// part of the agent).
+// Without a data plane (proxy mode none) it only registers and heartbeats.
+// Cluster DNS runs next to it in the same process (package dns), wired by the
+// CLI; this package does not know about it.
+//
+// It deliberately does not run pods and does not mark other nodes NotReady
+// (the server's node lifecycle controller does).
 package agent

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -33,15 +34,29 @@ func (a *Agent) registerNode(ctx context.Context) error {
 		if a.cfg.PodCIDR != "" {
 			node.Spec.PodCIDR, node.Spec.PodCIDRs = a.cfg.PodCIDR, []string{a.cfg.PodCIDR}
 		}
+		maps.Copy(node.Labels, a.cfg.Labels)
 		node, err = nodes.Create(ctx, node, metav1.CreateOptions{})
 	}
 	if err != nil {
 		return fmt.Errorf("register node %s: %w", a.cfg.NodeName, err)
 	}
+	update := false
 	if a.cfg.PodCIDR != "" && node.Spec.PodCIDR == "" {
 		node.Spec.PodCIDR, node.Spec.PodCIDRs = a.cfg.PodCIDR, []string{a.cfg.PodCIDR}
+		update = true
+	}
+	for k, v := range a.cfg.Labels {
+		if node.Labels[k] != v {
+			if node.Labels == nil {
+				node.Labels = map[string]string{}
+			}
+			node.Labels[k] = v
+			update = true
+		}
+	}
+	if update {
 		if node, err = nodes.Update(ctx, node, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("set podCIDR of node %s: %w", a.cfg.NodeName, err)
+			return fmt.Errorf("update node %s: %w", a.cfg.NodeName, err)
 		}
 	}
 	return a.postStatus(ctx, node)

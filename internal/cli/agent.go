@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/svcnet/svcnet/internal/agent"
+	"github.com/svcnet/svcnet/internal/controller/clusterdns"
 	"github.com/svcnet/svcnet/internal/proxy/nftables"
 )
 
@@ -51,6 +53,19 @@ type AgentConfig struct {
 	LogLevel          string
 	// Profiling serves Go's pprof handlers next to /metrics.
 	Profiling bool
+
+	// Cluster DNS.
+	DNS              bool
+	DNSBindAddresses []string
+	DNSPort          int
+	ClusterDomain    string
+	DNSTTL           int
+	DNSPods          string
+	Upstreams        []string
+	ResolvConf       string
+	DNSRateLimit     float64
+	DNSCacheSize     int
+	DNSClientCIDRs   []string
 }
 
 func newAgentCommand() *cobra.Command {
@@ -89,13 +104,24 @@ func addNodeFlags(f *pflag.FlagSet, cfg *AgentConfig, prefix string) {
 	f.StringVar(&cfg.PodCIDR, "pod-cidr", "", prefix+"this node's pod network, written to the Node's spec.podCIDR")
 	f.StringSliceVar(&cfg.ClusterCIDRs, "cluster-cidr", nil, prefix+"the cluster's pod networks: ClusterIP traffic from outside them is masqueraded")
 	f.StringSliceVar(&cfg.NodePortAddresses, "nodeport-addresses", nil, prefix+"CIDRs of local addresses that accept node ports, or 'primary' for the node IPs (default: every local address but 127.0.0.0/8)")
-	f.StringVar(&cfg.ProxyMode, "proxy-mode", "nftables", prefix+"data plane: nftables")
+	f.StringVar(&cfg.ProxyMode, "proxy-mode", "nftables", prefix+"data plane: nftables, or none (no data plane: node registration and DNS only)")
 	f.DurationVar(&cfg.SyncPeriod, "sync-period", 30*time.Second, prefix+"interval of full data plane syncs, which repair changes made behind svcnet's back")
 	f.DurationVar(&cfg.MinSyncPeriod, "min-sync-period", 0, prefix+"least time between two syncs; changes within it are batched")
 	f.DurationVar(&cfg.LeaseDuration, "node-lease-duration", 40*time.Second, prefix+"duration of the node's Lease, renewed every quarter of it")
 	f.StringVar(&cfg.HealthzAddress, "healthz-bind-address", "0.0.0.0:10256", prefix+"address of /healthz (kube-proxy's format); empty disables")
 	f.StringVar(&cfg.MetricsAddress, "metrics-bind-address", "127.0.0.1:10249", prefix+"address of /metrics; empty disables")
 	f.StringVar(&cfg.Table, "nftables-table", "svcnet", prefix+"name of the nftables table (family ip) the agent owns")
+	f.BoolVar(&cfg.DNS, "dns", true, prefix+"serve cluster DNS")
+	f.StringSliceVar(&cfg.DNSBindAddresses, "dns-bind-address", nil, prefix+"addresses cluster DNS listens on (default: the node IPs)")
+	f.IntVar(&cfg.DNSPort, "dns-port", 53, prefix+"port of cluster DNS (UDP and TCP); the kube-dns Service reaches nodes on 53 only")
+	f.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", prefix+"the cluster's DNS domain")
+	f.IntVar(&cfg.DNSTTL, "dns-ttl", 30, prefix+"TTL of cluster DNS answers and of negative answers, in seconds (0-3600)")
+	f.StringVar(&cfg.DNSPods, "dns-pods", "verified", prefix+"pod records a-b-c-d.<ns>.pod.<zone>: verified (only addresses of pods in that namespace), insecure (any address) or disabled")
+	f.StringSliceVar(&cfg.Upstreams, "upstream", nil, prefix+"resolvers for names outside the cluster, host or host:port (default: the nameservers of --resolv-conf)")
+	f.StringVar(&cfg.ResolvConf, "resolv-conf", "/etc/resolv.conf", prefix+"resolver configuration that names the upstream resolvers when --upstream is not given")
+	f.Float64Var(&cfg.DNSRateLimit, "dns-rate-limit", 2000, prefix+"most DNS queries per second from one client address, with a burst as large; 0 disables")
+	f.IntVar(&cfg.DNSCacheSize, "dns-cache-size", 10000, prefix+"most answers from upstream resolvers kept in the cache; 0 disables")
+	f.StringSliceVar(&cfg.DNSClientCIDRs, "dns-client-cidr", nil, prefix+"more networks whose clients may query cluster DNS (loopback, --cluster-cidr, and every node's addresses and pod network always may)")
 }
 
 // errNoNetAdmin marks the failure of an agent that may not program nftables.
@@ -103,24 +129,33 @@ var errNoNetAdmin = errors.New("the nftables data plane needs CAP_NET_ADMIN (run
 
 // RunAgent runs the node agent until ctx ends.
 func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
-	if cfg.ProxyMode != "nftables" {
-		return fmt.Errorf("--proxy-mode: %q is not supported (only nftables)", cfg.ProxyMode)
-	}
-	proxier, err := nftables.NewProxier(cfg.Table, -1)
-	if err != nil {
-		return err
-	}
-	defer proxier.Close()
-	if cfg.Cleanup {
-		if err := proxier.Cleanup(); err != nil {
+	var proxier *nftables.Proxier
+	switch cfg.ProxyMode {
+	case "nftables":
+		p, err := nftables.NewProxier(cfg.Table, -1)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		if cfg.Cleanup {
+			if err := p.Cleanup(); err != nil {
+				return noPermission(err)
+			}
+			log.Info("removed the nftables table", "table", cfg.Table)
+			return nil
+		}
+		if err := p.Check(); err != nil {
 			return noPermission(err)
 		}
-		log.Info("removed the nftables table", "table", cfg.Table)
-		return nil
+		proxier = p
+	case "none":
+		if cfg.Cleanup {
+			return errors.New("--cleanup removes the nftables data plane; it needs --proxy-mode=nftables")
+		}
+	default:
+		return fmt.Errorf("--proxy-mode: %q is not supported (nftables or none)", cfg.ProxyMode)
 	}
-	if err := proxier.Check(); err != nil {
-		return noPermission(err)
-	}
+	var err error
 
 	nodeName := cfg.NodeName
 	if nodeName == "" {
@@ -168,13 +203,36 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	plane := nftables.NewPlane(proxier, nftables.Config{Table: cfg.Table, NodeName: nodeName, ClusterCIDRs: clusterCIDRs}, nodePorts, log)
+	var plane agent.DataPlane
+	if proxier != nil {
+		plane = nftables.NewPlane(proxier, nftables.Config{Table: cfg.Table, NodeName: nodeName, ClusterCIDRs: clusterCIDRs}, nodePorts, log)
+	}
+	dnsParts, err := newClusterDNS(cfg, client, nodeIPs, clusterCIDRs, reg, log.With("component", "dns"))
+	if err != nil {
+		return err
+	}
 	a := agent.New(agent.Config{
 		NodeName: nodeName, NodeIPs: nodeIPs, PodCIDR: cfg.PodCIDR,
 		SyncPeriod: cfg.SyncPeriod, MinSyncPeriod: cfg.MinSyncPeriod, LeaseDuration: cfg.LeaseDuration,
+		Labels: map[string]string{clusterdns.NodeLabel: strconv.FormatBool(dnsParts.servesKubeDNS(nodeIPs))},
 	}, client, plane, reg, log)
 
 	g, gctx := errgroup.WithContext(ctx)
+	if dnsParts != nil {
+		if err := dnsParts.server.Listen(); err != nil {
+			return fmt.Errorf("%w (choose another --dns-bind-address or --dns-port, or --dns=false)", err)
+		}
+		log.Info("serving cluster DNS", "addresses", dnsParts.server.Addrs(), "zone", cfg.ClusterDomain, "upstreams", dnsParts.upstreams)
+		g.Go(func() error { dnsParts.source.Run(gctx); return nil })
+		g.Go(func() error { return dnsParts.server.Run(gctx) })
+		g.Go(func() error {
+			if dnsParts.source.WaitForSync(gctx) {
+				dnsParts.handler.SetReady()
+				log.Info("cluster DNS caches synced; answering")
+			}
+			return nil
+		})
+	}
 	serve := func(addr, what string, h http.Handler) error {
 		if addr == "" {
 			return nil
@@ -199,7 +257,20 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 		})
 		return nil
 	}
-	if err := serve(cfg.HealthzAddress, "healthz", a.HealthHandler()); err != nil {
+	health := http.NewServeMux()
+	health.Handle("/", a.HealthHandler())
+	health.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if dnsParts != nil && !dnsParts.handler.Ready() {
+			http.Error(w, "cluster DNS caches not synced", http.StatusServiceUnavailable)
+			return
+		}
+		if _, ok := a.Healthy(time.Now()); !ok {
+			http.Error(w, "data plane not in step", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	})
+	if err := serve(cfg.HealthzAddress, "healthz", health); err != nil {
 		return err
 	}
 	metricsMux := http.NewServeMux()

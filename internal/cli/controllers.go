@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/svcnet/svcnet/internal/controller/clusterdns"
 	"github.com/svcnet/svcnet/internal/controller/endpoints"
 	"github.com/svcnet/svcnet/internal/controller/endpointslice"
 	"github.com/svcnet/svcnet/internal/controller/garbagecollector"
@@ -56,7 +57,7 @@ type ControllerConfig struct {
 }
 
 // controllerNames lists every controller the manager runs.
-var controllerNames = []string{"namespace", "garbagecollector", "endpointslice", "endpoints", "endpointslicemirroring", "podgc", "nodelifecycle"}
+var controllerNames = []string{"namespace", "garbagecollector", "endpointslice", "endpoints", "endpointslicemirroring", "podgc", "nodelifecycle", "clusterdns"}
 
 // enabled tells whether controller name is selected by list.
 func enabled(list []string, name string) bool {
@@ -193,6 +194,10 @@ func startControllers(ctx context.Context, restCfg *rest.Config, client kubernet
 		},
 		"nodelifecycle": func() func() error {
 			c := nodelifecycle.New(client, factory, nodelifecycle.Options{Log: log.With("controller", "nodelifecycle"), GracePeriod: cfg.NodeGracePeriod})
+			return func() error { return c.Run(gctx) }
+		},
+		"clusterdns": func() func() error {
+			c := clusterdns.New(client, factory, log.With("controller", "clusterdns"))
 			return func() error { return c.Run(gctx) }
 		},
 		"podgc": func() func() error {

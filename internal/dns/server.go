@@ -36,6 +36,7 @@ const (
 	maxAsync       = 512 // forwarded queries in flight
 	maxTCPConns    = 1024
 	tcpIdleTimeout = 10 * time.Second
+	udpBufferBytes = 4 << 20
 )
 
 // NewServer returns a server for h on addrs. It binds nothing until Listen.
@@ -55,6 +56,9 @@ func (s *Server) Listen() error {
 			s.Close()
 			return fmt.Errorf("listen for DNS on udp %s: %w", ap, err)
 		}
+		// A burst of queries should wait in the socket, not be dropped.
+		_ = u.SetReadBuffer(udpBufferBytes)
+		_ = u.SetWriteBuffer(udpBufferBytes)
 		s.udp = append(s.udp, u)
 		tcpAddr := net.TCPAddrFromAddrPort(netip.AddrPortFrom(ap.Addr(), u.LocalAddr().(*net.UDPAddr).AddrPort().Port()))
 		t, err := net.ListenTCP("tcp", tcpAddr)
