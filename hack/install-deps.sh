@@ -28,7 +28,8 @@ fi
 
 # nftables: the nft command, which tests use to inspect the kernel table the agent
 # programs over netlink (svcnet itself never runs it). iproute2: network namespaces.
-for pkg in nftables iproute2 procps; do
+# bind9-dnsutils: dig, the DNS client of the cluster DNS tests.
+for pkg in nftables iproute2 procps bind9-dnsutils; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then
     apt_update
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null

@@ -52,6 +52,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newAgentCommand())
 	root.AddCommand(newTokenCommand())
 	root.AddCommand(newEnvCommand())
+	root.AddCommand(newResolvConfCommand())
 	root.AddCommand(newVersionCommand())
 	return root
 }

@@ -133,7 +133,9 @@ func (n *testNode) startAgent(extra ...string) {
 	n.args = append([]string{"agent", "--server", "https://127.0.0.1:6443", "--token", strings.TrimSpace(r.stdout),
 		"--certificate-authority", filepath.Join(s.dataDir, "pki", "ca.crt"),
 		"--node-name", n.name, "--node-ip", n.ip, "--pod-cidr", n.podNet + ".0/24", "--cluster-cidr", clusterCIDR,
-		"--sync-period", "5s", "--node-lease-duration", "4s", "--log-level", "debug"}, extra...)
+		"--sync-period", "5s", "--node-lease-duration", "4s", "--log-level", "debug",
+		// No upstream resolvers unless a test gives some: nothing leaves the test's namespaces.
+		"--resolv-conf", "/dev/null"}, extra...)
 	n.launch()
 	t.Cleanup(func() {
 		n.stop()
