@@ -49,7 +49,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer srv.stop()
-	progress("server pid %d, data %s", srv.pid(), srv.dir)
+	progress("server pid %d, data %s", srv.pid(), srv.Dir)
 	if err := measure(ctx, cfg, srv, &res); err != nil {
 		return fmt.Errorf("%w\nserver log tail:\n%s", err, srv.logTail())
 	}

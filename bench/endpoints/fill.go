@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/svcnet/svcnet/bench/internal/upserver"
 )
 
 // maxPods is how many distinct Pod addresses podIP hands out (10.64.0.0/10).
@@ -151,7 +152,7 @@ func fill(ctx context.Context, cs kubernetes.Interface, l layout, st *pods, work
 	t := time.Now()
 	var done atomic.Int64
 	step := max(total/10, 1)
-	err := parallel(ctx, total, workers, func(ctx context.Context, g int) error {
+	err := upserver.Parallel(ctx, total, workers, func(ctx context.Context, g int) error {
 		obj := l.pod(g)
 		out, err := cs.CoreV1().Pods(obj.Namespace).Create(ctx, obj, metav1.CreateOptions{})
 		if err != nil {
@@ -173,7 +174,7 @@ func fill(ctx context.Context, cs kubernetes.Interface, l layout, st *pods, work
 
 	progress("fill: %d services", l.services)
 	t = time.Now()
-	err = parallel(ctx, l.services, workers, func(ctx context.Context, i int) error {
+	err = upserver.Parallel(ctx, l.services, workers, func(ctx context.Context, i int) error {
 		svc := l.service(i)
 		if _, err := cs.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create service %s/%s: %w", svc.Namespace, svc.Name, err)
@@ -191,37 +192,6 @@ func fill(ctx context.Context, cs kubernetes.Interface, l layout, st *pods, work
 	}
 	ft.converge = time.Since(t)
 	return ft, nil
-}
-
-// parallel calls op for every i in [0, n) from workers goroutines and returns the
-// first error; after one error no new calls start.
-func parallel(ctx context.Context, n, workers int, op func(context.Context, int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var next atomic.Int64
-	var once sync.Once
-	var first error
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				if err := op(ctx, i); err != nil {
-					once.Do(func() { first = err; cancel() })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		// The parent was cancelled (SIGINT).
-		return fmt.Errorf("interrupted: %w", context.Cause(ctx))
-	}
-	return first
 }
 
 // counts is what the controllers have published for the bench Services.

@@ -12,10 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/svcnet/svcnet/bench/internal/upserver"
 )
 
 // server is `svcnet up` on a temp data dir that outlives one process, so that the
@@ -157,29 +156,12 @@ func (s *server) probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg.Timeout = 2 * time.Second
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("client: %w", err)
-	}
-	if _, err := cs.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{}); err != nil {
-		return fmt.Errorf("get default/kubernetes: %w", err)
-	}
-	return nil
+	return upserver.Probe(ctx, cfg)
 }
 
 // restConfig is the admin kubeconfig with protobuf and no client-side rate limit.
 func (s *server) restConfig() (*rest.Config, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", s.kubeconfig())
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
-	}
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	// A negative QPS turns client-go's rate limiter off.
-	cfg.QPS, cfg.Burst = -1, 0
-	cfg.UserAgent = "svcnet-bench-endpoints"
-	return cfg, nil
+	return upserver.AdminConfig(s.kubeconfig(), "svcnet-bench-endpoints")
 }
 
 // stop ends the process group: SIGTERM, then SIGKILL after 30s. It returns how long

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/svcnet/svcnet/bench/internal/procfs"
+	"github.com/svcnet/svcnet/bench/internal/upserver"
 )
 
 // syncEvent is one "data plane synced" line of the agent's log.
@@ -154,16 +155,16 @@ func (a *agent) waitFullSync(ctx context.Context, ports int, timeout time.Durati
 		case <-ctx.Done():
 			return syncEvent{}, context.Cause(ctx)
 		case <-a.done:
-			return syncEvent{}, fmt.Errorf("agent exited before its first full sync; log:\n%s", tail(a.logPath))
+			return syncEvent{}, fmt.Errorf("agent exited before its first full sync; log:\n%s", upserver.Tail(a.logPath))
 		case <-deadline.C:
-			return syncEvent{}, fmt.Errorf("no full sync of %d service ports within %v; log:\n%s", ports, timeout, tail(a.logPath))
+			return syncEvent{}, fmt.Errorf("no full sync of %d service ports within %v; log:\n%s", ports, timeout, upserver.Tail(a.logPath))
 		case <-a.notify:
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
 
-func (a *agent) stop() { stopGroup(a.pid, a.done) }
+func (a *agent) stop() { upserver.StopGroup(a.pid, a.done) }
 
 // memory reads VmRSS and VmHWM of the agent.
 func (a *agent) memory() (procfs.Memory, error) { return procfs.ReadMemory(a.pid) }

@@ -57,7 +57,7 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	cs, err := s.client()
+	cs, err := s.Client()
 	if err != nil {
 		return err
 	}
@@ -65,13 +65,13 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	logf("server pid %d on %s, data in %s", s.cmd.Process.Pid, apiAddr, s.dir)
+	logf("server pid %d on %s, data in %s", s.Pid(), apiAddr, s.Dir)
 	topo, err := buildTopology(c, apiAddr)
 	if err != nil {
 		return fmt.Errorf("build namespaces: %w", err)
 	}
 	// Before the namespaces go (cleanups run last-added first): remove the table.
-	c.add(func() { _ = topo.node.command(s.binary, "agent", "--cleanup", "--nftables-table", nftTable).Run() })
+	c.add(func() { _ = topo.node.command(s.Binary, "agent", "--cleanup", "--nftables-table", nftTable).Run() })
 	l, err := topo.backend.listen(fmt.Sprintf("%s:%d", backendIP, probePort))
 	if err != nil {
 		return fmt.Errorf("backend listener: %w", err)
@@ -96,7 +96,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	c.add(pr.close)
 	logf("probe Service at %s -> %s:%d", probe.vip, backendIP, probePort)
-	ca := filepath.Join(s.dataDir(), "pki", "ca.crt")
+	ca := filepath.Join(s.DataDir(), "pki", "ca.crt")
 	res.agentTable = 2
 
 	filled := 0
@@ -111,10 +111,10 @@ func run(ctx context.Context, cfg config) error {
 		ports := n + res.agentTable
 
 		// Cold: a node without the table, as a fresh node or after --cleanup.
-		if err := topo.node.run(s.binary, "agent", "--cleanup", "--nftables-table", nftTable); err != nil {
+		if err := topo.node.run(s.Binary, "agent", "--cleanup", "--nftables-table", nftTable); err != nil {
 			return err
 		}
-		a, err := startAgent(topo.node, s.binary, s.dir, token, ca, len(res.stages)*2)
+		a, err := startAgent(topo.node, s.Binary, s.Dir, token, ca, len(res.stages)*2)
 		if err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ func run(ctx context.Context, cfg config) error {
 			st.problems = append(st.problems, a.problems()...)
 			logf("stage %d: %v", n, err)
 			a.stop()
-			st.serverMem, _ = procfs.ReadMemory(s.cmd.Process.Pid)
+			st.serverMem, _ = procfs.ReadMemory(s.Pid())
 			res.stages = append(res.stages, st)
 			if cfg.out != "" {
 				_ = os.WriteFile(cfg.out, []byte(render(res)), 0o644)
@@ -175,7 +175,7 @@ func run(ctx context.Context, cfg config) error {
 		a.stop()
 
 		// Warm: the agent restarts over the table it left.
-		a2, err := startAgent(topo.node, s.binary, s.dir, token, ca, len(res.stages)*2+1)
+		a2, err := startAgent(topo.node, s.Binary, s.Dir, token, ca, len(res.stages)*2+1)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func run(ctx context.Context, cfg config) error {
 		st.problems = append(st.problems, a2.problems()...)
 		logf("stage %d: restarted agent's full sync took %v (%v from start)", n, st.warm.took, st.warmStartup.Round(time.Millisecond))
 		a2.stop()
-		st.serverMem, _ = procfs.ReadMemory(s.cmd.Process.Pid)
+		st.serverMem, _ = procfs.ReadMemory(s.Pid())
 		res.stages = append(res.stages, st)
 		// Write what is measured so far: a later stage may take long or fail.
 		if cfg.out != "" {
