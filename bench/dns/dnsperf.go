@@ -27,6 +27,7 @@ type pass struct {
 	rcodes       map[string]int // from the per-query lines
 	p50, p99     time.Duration  // over the completed queries
 	cpu          time.Duration  // the server's CPU time during the pass
+	clientCPU    time.Duration  // dnsperf's own CPU time
 	wall         time.Duration
 }
 
@@ -36,6 +37,15 @@ func (p pass) cpuShare() float64 {
 		return 0
 	}
 	return p.cpu.Seconds() / p.wall.Seconds()
+}
+
+// clientShare is dnsperf's CPU time per second of the pass: near 1.00, the
+// client's one CPU was the limit, not the server.
+func (p pass) clientShare() float64 {
+	if p.wall <= 0 {
+		return 0
+	}
+	return p.clientCPU.Seconds() / p.wall.Seconds()
 }
 
 // perCPUSecond is queries completed per second of the server's CPU time.
@@ -87,6 +97,8 @@ func runDnsperf(ctx context.Context, cfg config, s *dnsServer, kind, file, outPa
 		return pass{}, fmt.Errorf("dnsperf against %s: %w", s.name, err)
 	}
 	p.server, p.kind, p.cpu, p.wall = s.name, kind, cpu1-cpu0, wall
+	// taskset execs dnsperf: the process's CPU time is dnsperf's.
+	p.clientCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return p, nil
 }
 

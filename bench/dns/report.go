@@ -20,6 +20,7 @@ const (
 // median is one server's medians over the rounds for one query kind.
 type median struct {
 	qps, perCPU, cpu float64
+	client           float64
 	p50, p99         time.Duration
 	lost             int
 	rcodes           map[string]int
@@ -27,7 +28,7 @@ type median struct {
 }
 
 func (r *results) median(server, kind string) (median, bool) {
-	var qps, perCPU, cpu []float64
+	var qps, perCPU, cpu, client []float64
 	var p50, p99 []time.Duration
 	m := median{rcodes: map[string]int{}}
 	for _, p := range r.passes {
@@ -35,6 +36,7 @@ func (r *results) median(server, kind string) (median, bool) {
 			continue
 		}
 		qps, perCPU, cpu = append(qps, p.qps), append(perCPU, p.perCPUSecond()), append(cpu, p.cpuShare())
+		client = append(client, p.clientShare())
 		p50, p99 = append(p50, p.p50), append(p99, p.p99)
 		m.lost += p.lost
 		for k, v := range p.rcodes {
@@ -45,7 +47,7 @@ func (r *results) median(server, kind string) (median, bool) {
 	if m.n == 0 {
 		return m, false
 	}
-	m.qps, m.perCPU, m.cpu = medianOf(qps), medianOf(perCPU), medianOf(cpu)
+	m.qps, m.perCPU, m.cpu, m.client = medianOf(qps), medianOf(perCPU), medianOf(cpu), medianOf(client)
 	m.p50, m.p99 = medianOf(p50), medianOf(p99)
 	return m, true
 }
@@ -120,7 +122,7 @@ func (r *results) markdown() string {
 		if cs == "" {
 			cs = cfg.coredns
 		}
-		w("- CoreDNS: %s, built from %s (the benchmark-only module bench/dns/coredns)", r.corednsVer, cs)
+		w("- CoreDNS: %s, built from %s", r.corednsVer, cs)
 	}
 	w("- dnsperf %s, `-c %d -q %d -l %d -v`, UDP over loopback, pinned to CPU %d; every DNS server pinned to CPU %d (`taskset`; Go then runs with GOMAXPROCS=1)",
 		r.dnsperfVer, cfg.clients, cfg.outstanding, int(cfg.duration.Seconds()), cfg.clientCPU, cfg.serverCPU)
@@ -188,6 +190,7 @@ func (r *results) targets(w func(string, ...any)) {
 		p99OK = p99OK && ok
 		w("| %s: p99 latency | %s | %s | %.2fx | <= 1.00x | %s |", k.title, lat(s.p99), lat(c.p99), pr, verdict(ok))
 		w("| %s: p50 latency | %s | %s | %.2fx | — | — |", k.title, lat(s.p50), lat(c.p50), float64(s.p50)/float64(c.p50))
+		w("| %s: queries per CPU-second of the server | %s | %s | %.2fx | — | — |", k.title, num(s.perCPU), num(c.perCPU), s.perCPU/c.perCPU)
 	}
 	sm, cm := r.memAfter["svcnet"], r.memAfter[reference]
 	memOK := sm.RSS < cm.RSS && r.memReady["svcnet"].RSS < r.memReady[reference].RSS
@@ -195,6 +198,7 @@ func (r *results) targets(w func(string, ...any)) {
 		float64(r.memReady["svcnet"].RSS)/float64(r.memReady[reference].RSS), verdict(r.memReady["svcnet"].RSS < r.memReady[reference].RSS))
 	w("| RSS after the runs | %s | %s | %.2fx | < 1.00x | %s |", mib(sm.RSS), mib(cm.RSS), float64(sm.RSS)/float64(cm.RSS), verdict(sm.RSS < cm.RSS))
 	w("| peak RSS (VmHWM) after the runs | %s | %s | %.2fx | — | — |", mib(sm.HWM), mib(cm.HWM), float64(sm.HWM)/float64(cm.HWM))
+	w("| anonymous RSS after the runs (heap and stacks, without the mapped binary) | %s | %s | %.2fx | — | — |", mib(sm.Anon), mib(cm.Anon), float64(sm.Anon)/float64(cm.Anon))
 	w("")
 	w("| target | verdict |")
 	w("|---|---|")
@@ -207,17 +211,17 @@ func (r *results) targets(w func(string, ...any)) {
 func (r *results) everyServer(w func(string, ...any)) {
 	w("## Every server")
 	w("")
-	w("Medians over the rounds. \"server CPU\" is the server's CPU time per second of the pass (1.00 = its one CPU busy the whole pass; below about 0.9 the client or the machine held it back). \"per CPU-s\" is queries answered per second of the server's CPU time. Lost is summed over the rounds.")
+	w("Medians over the rounds. \"server CPU\" is the server's CPU time per second of the pass (1.00 = its one CPU busy the whole pass; below about 0.9 the client or the machine held it back). \"dnsperf CPU\" is the same for the client (near 1.00, its one CPU was the limit, not the server). \"per CPU-s\" is queries answered per second of the server's CPU time. Lost is summed over the rounds.")
 	w("")
-	w("| query | server | queries/s | p50 | p99 | server CPU | per CPU-s | lost | answers |")
-	w("|---|---|---:|---:|---:|---:|---:|---:|---|")
+	w("| query | server | queries/s | p50 | p99 | server CPU | dnsperf CPU | per CPU-s | lost | answers |")
+	w("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, k := range qtypes {
 		for _, s := range r.servers {
 			m, ok := r.median(s, k.key)
 			if !ok {
 				continue
 			}
-			w("| %s | %s | %s | %s | %s | %.2f | %s | %d | %s |", k.title, title(s), num(m.qps), lat(m.p50), lat(m.p99), m.cpu, num(m.perCPU), m.lost, rcodes(m.rcodes))
+			w("| %s | %s | %s | %s | %s | %.2f | %.2f | %s | %d | %s |", k.title, title(s), num(m.qps), lat(m.p50), lat(m.p99), m.cpu, m.client, num(m.perCPU), m.lost, rcodes(m.rcodes))
 		}
 	}
 	w("")

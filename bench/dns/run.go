@@ -58,8 +58,13 @@ func run(ctx context.Context, cfg config) error {
 		return errors.New("no server left to measure")
 	}
 	if cfg.coredns != "" {
+		// "CoreDNS-1.15.0\nlinux/amd64, go1.26.8, <commit>\n"
 		out, _ := exec.Command(cfg.coredns, "-version").Output()
-		res.corednsVer = strings.Join(strings.Fields(string(out)), " ")
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		res.corednsVer = lines[0]
+		if len(lines) > 1 {
+			res.corednsVer += " (" + strings.Trim(strings.TrimSpace(lines[1]), ",") + ")"
+		}
 	}
 
 	tmp, err := os.MkdirTemp("", "sdns")
@@ -146,8 +151,8 @@ func run(ctx context.Context, cfg config) error {
 				}
 				p.round = round
 				res.passes = append(res.passes, p)
-				logf("round %d %-8s %-13s %8.0f q/s  p50 %-9v p99 %-9v cpu %.2f  lost %d  %v", round+1, k.key, name,
-					p.qps, p.p50, p.p99, p.cpuShare(), p.lost, p.rcodes)
+				logf("round %d %-8s %-13s %8.0f q/s  p50 %-9v p99 %-9v cpu %.2f  dnsperf %.2f  lost %d  %v", round+1, k.key, name,
+					p.qps, p.p50, p.p99, p.cpuShare(), p.clientShare(), p.lost, p.rcodes)
 				time.Sleep(time.Second)
 			}
 		}
