@@ -223,3 +223,45 @@ func TestSpecificationQueries(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswersWhileTheIndexChanges queries over UDP and TCP while another
+// goroutine rewrites the Services being asked about (run with -race).
+func TestAnswersWhileTheIndexChanges(t *testing.T) {
+	ix := NewIndex("cluster.local")
+	specFixture(ix)
+	addr := startServer(t, ix, Config{TTL: 30}, nil)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ip := netip.AddrFrom4([4]byte{10, 96, 20, byte(i)})
+			ix.SetService(&Service{Namespace: "prod", Name: "churn", ClusterIPs: []netip.Addr{ip}, Ports: []Port{{"http", "tcp", 80}}})
+			ix.SetSlice(&Slice{Namespace: "prod", Name: "churn-1", Service: "churn",
+				Endpoints: []Endpoint{{Addrs: []netip.Addr{netip.AddrFrom4([4]byte{10, 244, 20, byte(i)})}, Ready: i%2 == 0}}})
+			if i%7 == 0 {
+				ix.DeleteService("prod", "churn")
+			}
+		}
+	}()
+	for i := range 200 {
+		network := "udp"
+		if i%4 == 0 {
+			network = "tcp"
+		}
+		r := ask(t, addr, "churn.prod.svc.cluster.local.", mdns.TypeA, network)
+		if r.Rcode != mdns.RcodeSuccess && r.Rcode != mdns.RcodeNameError {
+			t.Fatalf("rcode %s", mdns.RcodeToString[r.Rcode])
+		}
+		if r.Rcode == mdns.RcodeSuccess && len(r.Answer) != 1 {
+			t.Fatalf("answer %v", r.Answer)
+		}
+	}
+	close(stop)
+	<-done
+}
