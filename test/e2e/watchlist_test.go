@@ -219,7 +219,7 @@ func TestWatchListRaw(t *testing.T) {
 		minRV    string   // the end bookmark must be at least this new
 	}{
 		{name: "namespace", path: svcs, query: watchListQuery, wantKind: "Service", want: []string{"default/kubernetes", "default/wl-a", "default/wl-b"}},
-		{name: "all namespaces", path: "/api/v1/services", query: watchListQuery, wantKind: "Service", want: []string{"default/kubernetes", "default/wl-a", "default/wl-b", "other/wl-c"}},
+		{name: "all namespaces", path: "/api/v1/services", query: watchListQuery, wantKind: "Service", want: []string{"default/kubernetes", "default/wl-a", "default/wl-b", "kube-system/kube-dns", "other/wl-c"}},
 		{name: "label selector", path: "/api/v1/services", query: watchListQuery + "&labelSelector=" + url.QueryEscape("team=a"), wantKind: "Service", want: []string{"default/wl-a", "other/wl-c"}},
 		{name: "field selector", path: svcs, query: watchListQuery + "&fieldSelector=" + url.QueryEscape("metadata.name=wl-b"), wantKind: "Service", want: []string{"default/wl-b"}},
 		{name: "from a resourceVersion the whole state is sent, not the changes after it", path: svcs, query: watchListQuery + "&resourceVersion=" + listRV, wantKind: "Service", want: []string{"default/kubernetes", "default/wl-a", "default/wl-b"}, minRV: listRV},
