@@ -164,3 +164,34 @@ func TestNextFullSync(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentWithoutDataPlaneLabelsItsNode(t *testing.T) {
+	existing := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-b", Labels: map[string]string{"svcnet.io/dns": "false", "keep": "me"}}}
+	client := fake.NewClientset(existing)
+	for _, name := range []string{"node-a", "node-b"} {
+		a := New(Config{NodeName: name, Labels: map[string]string{"svcnet.io/dns": "true"}}, client, nil, nil, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		waitFor(t, "node labelled", func() error {
+			n, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if n.Labels["svcnet.io/dns"] != "true" || n.Labels[corev1.LabelHostname] == "" && name == "node-a" {
+				return fmt.Errorf("labels %v", n.Labels)
+			}
+			if name == "node-b" && n.Labels["keep"] != "me" {
+				return fmt.Errorf("other labels lost: %v", n.Labels)
+			}
+			return nil
+		})
+		if _, ok := a.Healthy(time.Now()); !ok {
+			t.Errorf("%s: an agent without a data plane has nothing to fall behind on", name)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

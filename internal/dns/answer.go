@@ -411,3 +411,33 @@ func (ix *Index) writeSOA(w *writer, section int, zone []byte, ttl uint32) {
 	}
 	w.soa(section, zone, soaTTL, ix.nsFQDN, ix.hostmaster, ix.serial.Load(), ttl)
 }
+
+// localTarget returns the addresses of a CNAME target that is a Service name
+// in the cluster zone (<svc>.<ns>.svc.<zone>), and whether it is one.
+func (ix *Index) localTarget(target []byte) ([]netip.Addr, bool) {
+	var labels []string
+	for i := 0; i < len(target) && target[i] != 0; i += 1 + int(target[i]) {
+		labels = append(labels, string(target[i+1:i+1+int(target[i])]))
+	}
+	n := len(labels) - ix.zoneLabelCount
+	if n < 0 || strings.Join(labels[n:], ".") != ix.zoneName {
+		return nil, false
+	}
+	if n != 3 || labels[2] != "svc" {
+		return nil, true // in the zone, but not a Service name: nothing to add
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	ns := ix.namespaces[labels[1]]
+	if ns == nil {
+		return nil, true
+	}
+	r := ns.services[labels[0]]
+	switch {
+	case r == nil || r.svc.ExternalName != "":
+		return nil, true
+	case r.svc.Headless:
+		return r.addrs, true
+	}
+	return r.svc.ClusterIPs, true
+}

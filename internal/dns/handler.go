@@ -105,7 +105,18 @@ func (h *Handler) handle(msg []byte, src netip.Addr, opts int, q *query, w *writ
 	rcode := rcodeSuccess
 	switch outcome {
 	case found:
-		if chase != nil && h.fwd != nil {
+		if chase == nil {
+			break
+		}
+		if addrs, inZone := h.ix.localTarget(chase); inZone {
+			for _, ip := range addrs {
+				if (ip.Is4() && q.qtype != typeAAAA) || (ip.Is6() && q.qtype != typeA) {
+					w.addr(secAnswer, chase, ttl, ip.AsSlice())
+				}
+			}
+			break
+		}
+		if h.fwd != nil {
 			if !blocking {
 				return nil, async
 			}

@@ -44,6 +44,7 @@ func specFixture(ix *Index) {
 	ix.SetService(&Service{Namespace: "prod", Name: "empty", Headless: true})
 	ix.SetService(&Service{Namespace: "prod", Name: "ext", ExternalName: "www.example.com"})
 	ix.SetService(&Service{Namespace: "prod", Name: "extip", ExternalName: "192.0.2.9"})
+	ix.SetService(&Service{Namespace: "prod", Name: "alias", ExternalName: "API.prod.svc.cluster.local"})
 	ix.SetService(&Service{Namespace: "prod", Name: "default-subdomain", Headless: true})
 	ix.SetSlice(&Slice{Namespace: "prod", Name: "ds-1", Service: "default-subdomain",
 		Endpoints: []Endpoint{{Addrs: []netip.Addr{a("10.244.7.7")}, Hostname: "busybox-1", Ready: true}}})
@@ -140,6 +141,8 @@ func TestSpecificationQueries(t *testing.T) {
 		{name: "23 headless without endpoints", q: "empty.prod.svc." + Z, qtype: mdns.TypeA, want: nxdomain},
 		{name: "24 ExternalName A", q: "ext.prod.svc." + Z, qtype: mdns.TypeA, want: []string{"ext.prod.svc.cluster.local. IN CNAME www.example.com."}},
 		{name: "25 ExternalName CNAME", q: "ext.prod.svc." + Z, qtype: mdns.TypeCNAME, want: []string{"ext.prod.svc.cluster.local. IN CNAME www.example.com."}},
+		{name: "ExternalName to a cluster Service: its address too", q: "alias.prod.svc." + Z, qtype: mdns.TypeA,
+			want: []string{"alias.prod.svc.cluster.local. IN CNAME api.prod.svc.cluster.local.", "api.prod.svc.cluster.local. IN A 10.96.10.21"}},
 		{name: "ExternalName IP literal makes no record", q: "extip.prod.svc." + Z, qtype: mdns.TypeA, want: nxdomain},
 		{name: "ExternalName has no SRV", q: "_http._tcp.ext.prod.svc." + Z, qtype: mdns.TypeSRV, want: nxdomain},
 		{name: "26 hostname.subdomain pod name", q: "busybox-1.default-subdomain.prod.svc." + Z, qtype: mdns.TypeA,
