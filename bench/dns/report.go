@@ -167,6 +167,17 @@ func (r *results) markdown() string {
 		w("```")
 		w("")
 	}
+	if r.heapTop != "" {
+		w("## What svcnet's DNS holds in memory")
+		w("")
+		w("`go tool pprof -top -sample_index=inuse_space` of the agent's heap profile (after a GC), taken after the runs:")
+		w("")
+		w("```")
+		b.WriteString(strings.TrimSpace(r.heapTop))
+		w("")
+		w("```")
+		w("")
+	}
 	return b.String()
 }
 

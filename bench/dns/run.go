@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +34,7 @@ type results struct {
 	corednsVer    string
 	dnsperfVer    string
 	profileTop    string
+	heapTop       string
 }
 
 func run(ctx context.Context, cfg config) error {
@@ -163,9 +162,13 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	if s := servers["svcnet"]; s != nil && s.pprofURL != "" {
-		if res.profileTop, err = profileSvcnet(ctx, cfg, s, files["a"], tmp, api.Binary); err != nil {
-			logf("profile: %v", err)
+		if res.profileTop, err = profileCPU(ctx, cfg, s, files["a"], tmp, api.Binary); err != nil {
+			logf("CPU profile: %v", err)
 			res.profileTop = "profile failed: " + err.Error()
+		}
+		if res.heapTop, err = profileHeap(ctx, s, tmp, api.Binary); err != nil {
+			logf("heap profile: %v", err)
+			res.heapTop = "profile failed: " + err.Error()
 		}
 	}
 	for _, name := range res.servers {
@@ -239,53 +242,4 @@ func dnsperfVersion(bin string) string {
 		}
 	}
 	return "unknown"
-}
-
-// profileSvcnet takes a CPU profile of svcnet's DNS while dnsperf sends it A
-// queries, and returns the top of `go tool pprof -top`.
-func profileSvcnet(ctx context.Context, cfg config, s *dnsServer, file, dir, binary string) (string, error) {
-	secs := int(cfg.profile.Round(time.Second).Seconds())
-	pcfg := cfg
-	pcfg.duration = cfg.profile + 2*time.Second
-	errc := make(chan error, 1)
-	go func() {
-		_, err := runDnsperf(ctx, pcfg, s, "a", file, filepath.Join(dir, "dnsperf-profile.out"))
-		errc <- err
-	}()
-	time.Sleep(time.Second)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s?seconds=%d", s.pprofURL, secs), nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s", s.pprofURL, resp.Status)
-	}
-	path := filepath.Join(dir, "svcnet-dns.pprof")
-	pf, err := os.Create(path)
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(pf, resp.Body); err != nil {
-		pf.Close()
-		return "", err
-	}
-	pf.Close()
-	if err := <-errc; err != nil {
-		return "", err
-	}
-	if keep := os.Getenv("BENCH_DNS_PROFILE"); keep != "" {
-		if b, err := os.ReadFile(path); err == nil {
-			_ = os.WriteFile(keep, b, 0o644)
-		}
-	}
-	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", binary, path).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go tool pprof: %w: %s", err, out)
-	}
-	return string(out), nil
 }

@@ -139,7 +139,7 @@ func startSvcnet(api *upserver.Server, dir string, cpu int, profiling bool) (*dn
 	s.addr = fmt.Sprintf("127.0.0.1:%d", dnsPort)
 	s.readyURL = fmt.Sprintf("http://127.0.0.1:%d/readyz", healthz)
 	if profiling {
-		s.pprofURL = fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile", metrics)
+		s.pprofURL = fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", metrics)
 	}
 	return s, nil
 }
