@@ -79,6 +79,7 @@ type namespace struct {
 	// inputs to the records
 	svcObjs map[string]*Service
 	slices  map[string]map[string]*Slice // service name -> slice name -> slice
+	owner   map[string]string            // slice name -> service name
 }
 
 // record is the prepared DNS data of one Service. It is immutable once
@@ -158,7 +159,7 @@ func (ix *Index) fqdnUnder(labels ...string) []byte {
 func (ix *Index) ns(name string, create bool) *namespace {
 	n := ix.namespaces[name]
 	if n == nil && create {
-		n = &namespace{services: map[string]*record{}, svcObjs: map[string]*Service{}, slices: map[string]map[string]*Slice{}}
+		n = &namespace{services: map[string]*record{}, svcObjs: map[string]*Service{}, slices: map[string]map[string]*Slice{}, owner: map[string]string{}}
 		ix.namespaces[name] = n
 	}
 	return n
@@ -166,7 +167,7 @@ func (ix *Index) ns(name string, create bool) *namespace {
 
 // dropIfEmpty forgets a namespace entry that holds nothing.
 func (ix *Index) dropIfEmpty(name string) {
-	if n := ix.namespaces[name]; n != nil && !n.exists && len(n.svcObjs) == 0 && len(n.slices) == 0 {
+	if n := ix.namespaces[name]; n != nil && !n.exists && len(n.svcObjs) == 0 && len(n.owner) == 0 {
 		delete(ix.namespaces, name)
 	}
 }
@@ -207,21 +208,21 @@ func (ix *Index) DeleteService(namespace, name string) {
 	}
 }
 
-// SetSlice adds or replaces an EndpointSlice. A slice may move between
-// Services only by deletion and re-creation (its label is immutable in
-// practice), but a changed label is handled too.
+// SetSlice adds or replaces an EndpointSlice. A slice whose service label
+// changed leaves its old Service.
 func (ix *Index) SetSlice(sl *Slice) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.setSlice(sl)
+	ix.rebuild(sl.Namespace, sl.Service)
+}
+
+// setSlice files the slice, rebuilding only a Service it left. Called with mu held.
+func (ix *Index) setSlice(sl *Slice) {
 	n := ix.ns(sl.Namespace, true)
-	for svc, m := range n.slices {
-		if old, ok := m[sl.Name]; ok && svc != sl.Service {
-			delete(m, old.Name)
-			if len(m) == 0 {
-				delete(n.slices, svc)
-			}
-			ix.rebuild(sl.Namespace, svc)
-		}
+	if old, ok := n.owner[sl.Name]; ok && old != sl.Service {
+		ix.unsetSlice(n, sl.Name, old)
+		ix.rebuild(sl.Namespace, old)
 	}
 	if sl.Service == "" {
 		return
@@ -232,7 +233,17 @@ func (ix *Index) SetSlice(sl *Slice) {
 		n.slices[sl.Service] = m
 	}
 	m[sl.Name] = sl
-	ix.rebuild(sl.Namespace, sl.Service)
+	n.owner[sl.Name] = sl.Service
+}
+
+func (ix *Index) unsetSlice(n *namespace, name, service string) {
+	delete(n.owner, name)
+	if m := n.slices[service]; m != nil {
+		delete(m, name)
+		if len(m) == 0 {
+			delete(n.slices, service)
+		}
+	}
 }
 
 // DeleteSlice removes an EndpointSlice.
@@ -243,20 +254,101 @@ func (ix *Index) DeleteSlice(namespace, name, service string) {
 	if n == nil {
 		return
 	}
-	if m := n.slices[service]; m != nil {
-		delete(m, name)
-		if len(m) == 0 {
-			delete(n.slices, service)
-		}
+	if owner, ok := n.owner[name]; ok {
+		service = owner
 	}
+	ix.unsetSlice(n, name, service)
 	ix.rebuild(namespace, service)
 	ix.dropIfEmpty(namespace)
+}
+
+// ReplaceServices makes the index hold exactly these Services (a relist).
+func (ix *Index) ReplaceServices(list []*Service) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	keep := make(map[[2]string]bool, len(list))
+	for _, svc := range list {
+		keep[[2]string{svc.Namespace, svc.Name}] = true
+		ix.ns(svc.Namespace, true).svcObjs[svc.Name] = svc
+		ix.rebuild(svc.Namespace, svc.Name)
+	}
+	for nsName, n := range ix.namespaces {
+		for name := range n.svcObjs {
+			if !keep[[2]string{nsName, name}] {
+				delete(n.svcObjs, name)
+				ix.rebuild(nsName, name)
+			}
+		}
+		ix.dropIfEmpty(nsName)
+	}
+}
+
+// ReplaceSlices makes the index hold exactly these EndpointSlices.
+func (ix *Index) ReplaceSlices(list []*Slice) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	touched := map[[2]string]bool{}
+	keep := make(map[[2]string]bool, len(list))
+	for _, sl := range list {
+		keep[[2]string{sl.Namespace, sl.Name}] = true
+		if old, ok := ix.ns(sl.Namespace, true).owner[sl.Name]; ok {
+			touched[[2]string{sl.Namespace, old}] = true
+		}
+		ix.setSlice(sl)
+		touched[[2]string{sl.Namespace, sl.Service}] = true
+	}
+	for nsName, n := range ix.namespaces {
+		for name, svc := range n.owner {
+			if !keep[[2]string{nsName, name}] {
+				ix.unsetSlice(n, name, svc)
+				touched[[2]string{nsName, svc}] = true
+			}
+		}
+	}
+	for k := range touched {
+		ix.rebuild(k[0], k[1])
+	}
+	for nsName := range ix.namespaces {
+		ix.dropIfEmpty(nsName)
+	}
+}
+
+// ReplaceNamespaces makes exactly these namespaces exist.
+func (ix *Index) ReplaceNamespaces(names []string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	keep := make(map[string]bool, len(names))
+	for _, name := range names {
+		keep[name] = true
+		ix.ns(name, true).exists = true
+	}
+	for name, n := range ix.namespaces {
+		if !keep[name] {
+			n.exists = false
+			ix.dropIfEmpty(name)
+		}
+	}
+}
+
+// ReplacePods makes the index hold exactly these pods.
+func (ix *Index) ReplacePods(pods []Pod) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.pods = make(map[podKey]int, len(pods))
+	ix.podsByKey = make(map[string]Pod, len(pods))
+	for _, p := range pods {
+		ix.setPod(p)
+	}
 }
 
 // SetPod adds or replaces a pod's addresses.
 func (ix *Index) SetPod(p Pod) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.setPod(p)
+}
+
+func (ix *Index) setPod(p Pod) {
 	key := p.Namespace + "/" + p.Name
 	ix.unsetPod(key)
 	if len(p.IPs) == 0 {

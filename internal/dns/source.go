@@ -5,105 +5,284 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/informers"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
 
-// Source keeps an Index in step with the API through client-go informers of
+// Source keeps an Index in step with the API through client-go reflectors of
 // Services, EndpointSlices, Namespaces, Nodes (for the client filter) and,
-// for verified pod records, Pods. The informers hold only the few fields DNS
-// reads: a transform turns every object into a small one before it is cached.
+// for verified pod records, Pods. The Index is the reflectors' only store:
+// no informer cache holds a second copy, and every object is cut down to the
+// few fields DNS reads as it arrives.
 type Source struct {
-	ix      *Index
-	clients *ClientFilter
-	factory informers.SharedInformerFactory
-	synced  []cache.InformerSynced
+	reflectors []*cache.Reflector
+	stores     []*indexStore
 }
 
-// NewSource wires informers from client to ix, and node addresses and pod
+// NewSource wires reflectors from client to ix, and node addresses and pod
 // networks to clients (which may be nil). It starts nothing.
 func NewSource(client kubernetes.Interface, ix *Index, pods PodRecords, clients *ClientFilter) *Source {
-	s := &Source{ix: ix, clients: clients}
-	s.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(slimObject))
-	add := func(inf cache.SharedIndexInformer, set func(any), del func(string, string)) {
-		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    set,
-			UpdateFunc: func(_, cur any) { set(cur) },
-			DeleteFunc: func(obj any) {
-				if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = d.Obj
-				}
-				if m, ok := obj.(metav1.Object); ok {
-					del(m.GetNamespace(), m.GetName())
-				}
-			},
-		})
-		s.synced = append(s.synced, inf.HasSynced)
+	s := &Source{}
+	add := func(name string, expected runtime.Object, lw *cache.ListWatch, st *indexStore) {
+		r := cache.NewReflectorWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), expected, st,
+			cache.ReflectorOptions{Name: "dns-" + name})
+		s.reflectors = append(s.reflectors, r)
+		s.stores = append(s.stores, st)
 	}
-	add(s.factory.Core().V1().Services().Informer(), func(o any) {
-		if v, ok := o.(*slimService); ok {
-			ix.SetService(&v.svc)
-		}
-	}, ix.DeleteService)
-	slices := s.factory.Discovery().V1().EndpointSlices().Informer()
-	_, _ = slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { s.setSlice(o) },
-		UpdateFunc: func(_, cur any) { s.setSlice(cur) },
-		DeleteFunc: func(obj any) {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			if v, ok := obj.(*slimSlice); ok {
-				ix.DeleteSlice(v.Namespace, v.Name, v.slice.Service)
+	add("services", &corev1.Service{}, &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return client.CoreV1().Services("").List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return client.CoreV1().Services("").Watch(ctx, o)
+		},
+	}, &indexStore{
+		set: func(o any) {
+			if v, ok := asService(o); ok {
+				ix.SetService(v)
 			}
 		},
-	})
-	s.synced = append(s.synced, slices.HasSynced)
-	add(s.factory.Core().V1().Namespaces().Informer(), func(o any) {
-		if v, ok := o.(*slimNamespace); ok {
-			ix.SetNamespace(v.Name)
-		}
-	}, func(_, name string) { ix.DeleteNamespace(name) })
-	if pods == PodsVerified {
-		add(s.factory.Core().V1().Pods().Informer(), func(o any) {
-			if v, ok := o.(*slimPod); ok {
-				ix.SetPod(v.pod)
+		del: func(o any) {
+			if v, ok := asService(o); ok {
+				ix.DeleteService(v.Namespace, v.Name)
 			}
-		}, ix.DeletePod)
+		},
+		replace: func(list []any) {
+			var out []*Service
+			for _, o := range list {
+				if v, ok := asService(o); ok {
+					out = append(out, v)
+				}
+			}
+			ix.ReplaceServices(out)
+		},
+	})
+	add("endpointslices", &discoveryv1.EndpointSlice{}, &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return client.DiscoveryV1().EndpointSlices("").List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return client.DiscoveryV1().EndpointSlices("").Watch(ctx, o)
+		},
+	}, &indexStore{
+		set: func(o any) {
+			if v, ok := asSlice(o); ok {
+				ix.SetSlice(v)
+			}
+		},
+		del: func(o any) {
+			if v, ok := asSlice(o); ok {
+				ix.DeleteSlice(v.Namespace, v.Name, v.Service)
+			}
+		},
+		replace: func(list []any) {
+			var out []*Slice
+			for _, o := range list {
+				if v, ok := asSlice(o); ok {
+					out = append(out, v)
+				}
+			}
+			ix.ReplaceSlices(out)
+		},
+	})
+	add("namespaces", &corev1.Namespace{}, &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return client.CoreV1().Namespaces().List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return client.CoreV1().Namespaces().Watch(ctx, o)
+		},
+	}, &indexStore{
+		set: func(o any) {
+			if m, ok := o.(metav1.Object); ok {
+				ix.SetNamespace(m.GetName())
+			}
+		},
+		del: func(o any) {
+			if m, ok := o.(metav1.Object); ok {
+				ix.DeleteNamespace(m.GetName())
+			}
+		},
+		replace: func(list []any) {
+			var out []string
+			for _, o := range list {
+				if m, ok := o.(metav1.Object); ok {
+					out = append(out, m.GetName())
+				}
+			}
+			ix.ReplaceNamespaces(out)
+		},
+	})
+	if pods == PodsVerified {
+		add("pods", &corev1.Pod{}, &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return client.CoreV1().Pods("").List(ctx, o)
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return client.CoreV1().Pods("").Watch(ctx, o)
+			},
+		}, &indexStore{
+			set: func(o any) {
+				if v, ok := asPod(o); ok {
+					ix.SetPod(v)
+				}
+			},
+			del: func(o any) {
+				if v, ok := asPod(o); ok {
+					ix.DeletePod(v.Namespace, v.Name)
+				}
+			},
+			replace: func(list []any) {
+				out := make([]Pod, 0, len(list))
+				for _, o := range list {
+					if v, ok := asPod(o); ok {
+						out = append(out, v)
+					}
+				}
+				ix.ReplacePods(out)
+			},
+		})
 	}
 	if clients != nil {
-		add(s.factory.Core().V1().Nodes().Informer(), func(o any) {
-			if v, ok := o.(*slimNode); ok {
-				clients.setNode(v.Name, v.nets)
-			}
-		}, func(_, name string) { clients.setNode(name, nil) })
+		add("nodes", &corev1.Node{}, &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return client.CoreV1().Nodes().List(ctx, o)
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return client.CoreV1().Nodes().Watch(ctx, o)
+			},
+		}, &indexStore{
+			set: func(o any) {
+				if name, nets, ok := asNode(o); ok {
+					clients.setNode(name, nets)
+				}
+			},
+			del: func(o any) {
+				if name, _, ok := asNode(o); ok {
+					clients.setNode(name, nil)
+				}
+			},
+			replace: func(list []any) {
+				nodes := map[string][]netip.Prefix{}
+				for _, o := range list {
+					if name, nets, ok := asNode(o); ok {
+						nodes[name] = nets
+					}
+				}
+				clients.replaceNodes(nodes)
+			},
+		})
 	}
 	return s
 }
 
-func (s *Source) setSlice(o any) {
-	if v, ok := o.(*slimSlice); ok {
-		s.ix.SetSlice(&v.slice)
-	}
+// indexStore is a reflector's store that writes through to the Index.
+type indexStore struct {
+	set, del func(obj any)
+	replace  func(list []any)
+	synced   atomic.Bool
 }
 
-// Run starts the informers and blocks until ctx ends.
+func (s *indexStore) Add(obj any) error    { s.set(obj); return nil }
+func (s *indexStore) Update(obj any) error { s.set(obj); return nil }
+func (s *indexStore) Delete(obj any) error { s.del(obj); return nil }
+func (s *indexStore) Resync() error        { return nil }
+
+// Replace takes a whole list (the first one, and every relist).
+func (s *indexStore) Replace(list []any, _ string) error {
+	s.replace(list)
+	s.synced.Store(true)
+	return nil
+}
+
+// Transformer cuts objects down while a streaming list collects them, so
+// even the first list never holds whole objects.
+func (s *indexStore) Transformer() cache.TransformFunc { return slimObject }
+
+var _ cache.TransformingStore = (*indexStore)(nil)
+
+// Run runs the reflectors and blocks until ctx ends.
 func (s *Source) Run(ctx context.Context) {
-	s.factory.Start(ctx.Done())
-	<-ctx.Done()
-	s.factory.Shutdown()
+	var wg sync.WaitGroup
+	for _, r := range s.reflectors {
+		wg.Go(func() { r.RunWithContext(ctx) })
+	}
+	wg.Wait()
 }
 
-// WaitForSync blocks until every informer has listed once, or ctx ends.
+// Synced reports whether every reflector has listed once.
+func (s *Source) Synced() bool {
+	for _, st := range s.stores {
+		if !st.synced.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitForSync blocks until every reflector has listed once, or ctx ends.
 func (s *Source) WaitForSync(ctx context.Context) bool {
-	return cache.WaitForCacheSync(ctx.Done(), s.synced...)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !s.Synced() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+func asService(o any) (*Service, bool) {
+	switch v := o.(type) {
+	case *corev1.Service:
+		s := serviceOf(v)
+		return &s, true
+	case *slimService:
+		return &v.svc, true
+	}
+	return nil, false
+}
+
+func asSlice(o any) (*Slice, bool) {
+	switch v := o.(type) {
+	case *discoveryv1.EndpointSlice:
+		s := sliceOf(v)
+		return &s, true
+	case *slimSlice:
+		return &v.slice, true
+	}
+	return nil, false
+}
+
+func asPod(o any) (Pod, bool) {
+	switch v := o.(type) {
+	case *corev1.Pod:
+		return podOf(v), true
+	case *slimPod:
+		return v.pod, true
+	}
+	return Pod{}, false
+}
+
+func asNode(o any) (string, []netip.Prefix, bool) {
+	switch v := o.(type) {
+	case *corev1.Node:
+		return v.Name, nodeNets(v), true
+	case *slimNode:
+		return v.Name, v.nets, true
+	}
+	return "", nil, false
 }
 
 // The cached forms of API objects: a name and what DNS reads. They implement
@@ -289,6 +468,18 @@ func (f *ClientFilter) setNode(name string, nets []netip.Prefix) {
 	} else {
 		f.nodes[name] = nets
 	}
+	f.recompute()
+}
+
+// replaceNodes sets every node's networks at once.
+func (f *ClientFilter) replaceNodes(nodes map[string][]netip.Prefix) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nodes = nodes
+	f.recompute()
+}
+
+func (f *ClientFilter) recompute() {
 	all := append([]netip.Prefix(nil), f.static...)
 	for _, n := range f.nodes {
 		all = append(all, n...)
