@@ -35,6 +35,8 @@ type config struct {
 	listReps      int
 	protobuf      bool
 	out           string
+	cpuProfile    string
+	profileSecs   int
 }
 
 func main() {
@@ -48,6 +50,8 @@ func main() {
 	flag.IntVar(&cfg.listReps, "list-reps", 7, "timed repetitions of each list (after one untimed)")
 	flag.BoolVar(&cfg.protobuf, "protobuf", false, "client-go speaks protobuf instead of its default JSON (lists stay as stated)")
 	flag.StringVar(&cfg.out, "out", "bench/api/results.md", "results file to write; empty writes none")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the server's CPU profile of the parallel create phase here (from its /debug/pprof/profile)")
+	flag.IntVar(&cfg.profileSecs, "cpuprofile-seconds", 2, "length of that profile; keep it below the phase's wall time")
 	flag.Parse()
 	if err := cfg.validate(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench/api: %v\n", err)
@@ -75,6 +79,8 @@ func (c config) validate() error {
 		return fmt.Errorf("--watch-events %d: want 1..100000", c.watchEvents)
 	case c.watchInterval < 0:
 		return fmt.Errorf("--watch-interval %v: want >= 0", c.watchInterval)
+	case c.profileSecs < 1:
+		return fmt.Errorf("--cpuprofile-seconds %d: want >= 1", c.profileSecs)
 	case c.listReps < 1 || c.listReps > 1000:
 		return fmt.Errorf("--list-reps %d: want 1..1000", c.listReps)
 	}

@@ -144,7 +144,11 @@ func measure(ctx context.Context, cfg config, srv *server, res *results) error {
 	if err := timed(&res.floorSerial, "etcd put, 1 client", 1, putKeys(etcd, floorSerial, value)); err != nil {
 		return err
 	}
+	prof := startProfile(ctx, rc, cfg.cpuProfile, cfg.profileSecs)
 	if err := timed(&res.par, fmt.Sprintf("svcnet create, %d clients", c), c, createServices(cs, nsParallel)); err != nil {
+		return err
+	}
+	if err := prof.wait(res.par.wall); err != nil {
 		return err
 	}
 	if err := timed(&res.floorPar, fmt.Sprintf("etcd put, %d clients", c), c, putKeys(etcd, floorPar, value)); err != nil {
