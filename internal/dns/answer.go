@@ -2,6 +2,7 @@ package dns
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -218,7 +219,7 @@ func (ix *Index) addrAnswer(w *writer, q *query, ttl uint32, addrs []netip.Addr)
 func (ix *Index) srv(w *writer, q *query, ttl uint32, r *record, port, proto string) outcome {
 	match := func(p Port) bool { return port == "" || (p.Name == port && p.Proto == proto) }
 	type target struct {
-		fqdn  []byte
+		label string // "" for the Service itself
 		port  uint16
 		addrs []netip.Addr
 	}
@@ -228,14 +229,14 @@ func (ix *Index) srv(w *writer, q *query, ttl uint32, r *record, port, proto str
 		for _, e := range r.endpoints {
 			for _, p := range e.ports {
 				if match(p) && (port != "" || p.Port != 0) {
-					targets = append(targets, target{e.fqdn, p.Port, e.addrs})
+					targets = append(targets, target{e.label, p.Port, e.addrs})
 				}
 			}
 		}
 	} else {
 		for _, p := range r.svc.Ports {
 			if match(p) {
-				targets = append(targets, target{r.fqdn, p.Port, r.svc.ClusterIPs})
+				targets = append(targets, target{"", p.Port, r.svc.ClusterIPs})
 			}
 		}
 	}
@@ -253,29 +254,20 @@ func (ix *Index) srv(w *writer, q *query, ttl uint32, r *record, port, proto str
 		weight = 1
 	}
 	for _, t := range targets {
-		w.srv(ttl, 0, weight, t.port, t.fqdn)
+		w.srv(ttl, 0, weight, t.port, t.label, r.fqdn)
 	}
-	var done [16][]byte
+	var done [16]string
 	written := done[:0]
 	for _, t := range targets {
-		if containsName(written, t.fqdn) {
+		if slices.Contains(written, t.label) {
 			continue
 		}
-		written = append(written, t.fqdn)
+		written = append(written, t.label)
 		for _, ip := range t.addrs {
-			w.addr(secAdditional, t.fqdn, ttl, ip.AsSlice())
+			w.addrUnder(secAdditional, t.label, r.fqdn, ttl, ip.AsSlice())
 		}
 	}
 	return found
-}
-
-func containsName(names [][]byte, n []byte) bool {
-	for _, m := range names {
-		if string(m) == string(n) {
-			return true
-		}
-	}
-	return false
 }
 
 // pod answers names under pod.<zone>; labels are left of "pod".
@@ -326,12 +318,19 @@ func (ix *Index) ptr(w *writer, q *query, ttl uint32, ip netip.Addr) outcome {
 	if q.qtype != typePTR {
 		return noData
 	}
-	clusterIP := targets[0].clusterIP
+	clusterIP := targets[0].ep == nil
 	for _, t := range targets {
-		if clusterIP && !t.clusterIP {
+		if clusterIP && t.ep != nil {
 			break
 		}
-		w.nameRR(secAnswer, nil, typePTR, ttl, t.fqdn)
+		label := ""
+		if t.ep != nil {
+			label = t.ep.label
+		}
+		w.qnamePtr()
+		at := w.rrHeader(typePTR, ttl)
+		w.nameUnder(label, t.r.fqdn)
+		w.rrEnd(at, secAnswer)
 	}
 	return found
 }

@@ -95,21 +95,21 @@ type record struct {
 	byLabel   map[string]*endpointRec
 	// addrs are the distinct endpoint addresses, for headless A/AAAA.
 	addrs []netip.Addr
-	// reversed lists the addresses this record put in the reverse map.
-	reversed []netip.Addr
 }
 
+// endpointRec is one endpoint name of a Service; its full name is label
+// followed by the Service's name.
 type endpointRec struct {
 	label string
-	fqdn  []byte
 	addrs []netip.Addr
 	ports []Port
 }
 
+// ptrTarget is what a reverse name points to: a Service (ep nil: its
+// ClusterIP) or one of its endpoints.
 type ptrTarget struct {
-	owner     string // namespace/name of the Service
-	fqdn      []byte
-	clusterIP bool
+	r  *record
+	ep *endpointRec
 }
 
 type podKey struct {
@@ -387,12 +387,19 @@ func (ix *Index) rebuild(namespace, name string) {
 	ix.touch()
 	n := ix.ns(namespace, true)
 	old := n.services[name]
-	owner := namespace + "/" + name
 	if old != nil {
-		for _, ip := range old.reversed {
-			ix.reverse[ip] = slices.DeleteFunc(ix.reverse[ip], func(t ptrTarget) bool { return t.owner == owner })
+		unlink := func(ip netip.Addr) {
+			ix.reverse[ip] = slices.DeleteFunc(ix.reverse[ip], func(t ptrTarget) bool { return t.r == old })
 			if len(ix.reverse[ip]) == 0 {
 				delete(ix.reverse, ip)
+			}
+		}
+		for _, ip := range old.svc.ClusterIPs {
+			unlink(ip)
+		}
+		for _, e := range old.endpoints {
+			for _, ip := range e.addrs {
+				unlink(ip)
 			}
 		}
 	}
@@ -428,17 +435,24 @@ func (ix *Index) rebuild(namespace, name string) {
 					}
 					e := r.byLabel[label]
 					if e == nil {
-						e = &endpointRec{label: label, fqdn: ix.fqdnUnder(label, name, namespace, "svc")}
+						e = &endpointRec{label: label}
 						r.byLabel[label] = e
 						r.endpoints = append(r.endpoints, e)
 					}
 					if !slices.Contains(e.addrs, ip) {
 						e.addrs = append(e.addrs, ip)
 					}
-					for _, p := range sl.Ports {
-						if !slices.Contains(e.ports, p) {
-							e.ports = append(e.ports, p)
+					switch {
+					case e.ports == nil:
+						e.ports = sl.Ports // shared with the slice, never written
+					case !slices.Equal(e.ports, sl.Ports):
+						merged := slices.Clone(e.ports)
+						for _, p := range sl.Ports {
+							if !slices.Contains(merged, p) {
+								merged = append(merged, p)
+							}
 						}
+						e.ports = merged
 					}
 					if !seen[ip] {
 						seen[ip] = true
@@ -449,13 +463,11 @@ func (ix *Index) rebuild(namespace, name string) {
 		}
 	}
 	for _, ip := range svc.ClusterIPs {
-		ix.reverse[ip] = append([]ptrTarget{{owner: owner, fqdn: r.fqdn, clusterIP: true}}, ix.reverse[ip]...)
-		r.reversed = append(r.reversed, ip)
+		ix.reverse[ip] = append([]ptrTarget{{r: r}}, ix.reverse[ip]...)
 	}
 	for _, e := range r.endpoints {
 		for _, ip := range e.addrs {
-			ix.reverse[ip] = append(ix.reverse[ip], ptrTarget{owner: owner, fqdn: e.fqdn})
-			r.reversed = append(r.reversed, ip)
+			ix.reverse[ip] = append(ix.reverse[ip], ptrTarget{r: r, ep: e})
 		}
 	}
 	n.services[name] = r

@@ -345,14 +345,40 @@ func (w *writer) nameRR(s int, owner []byte, rtype uint16, ttl uint32, target []
 	w.rrEnd(at, s)
 }
 
-// srv writes an SRV record owned by the question name. The target is not
-// compressed, as RFC 2782 asks.
-func (w *writer) srv(ttl uint32, prio, weight, port uint16, target []byte) {
+// nameUnder writes label (if any) followed by the wire name suffix,
+// compressing the suffix.
+func (w *writer) nameUnder(label string, suffix []byte) {
+	if label != "" {
+		w.buf = append(w.buf, byte(len(label)))
+		w.buf = append(w.buf, label...)
+	}
+	w.name(suffix)
+}
+
+// addrUnder writes an A or AAAA record owned by label.suffix.
+func (w *writer) addrUnder(s int, label string, suffix []byte, ttl uint32, ip []byte) {
+	w.nameUnder(label, suffix)
+	rtype := typeA
+	if len(ip) == 16 {
+		rtype = typeAAAA
+	}
+	at := w.rrHeader(rtype, ttl)
+	w.buf = append(w.buf, ip...)
+	w.rrEnd(at, s)
+}
+
+// srv writes an SRV record owned by the question name, with the target
+// label.suffix not compressed, as RFC 2782 asks.
+func (w *writer) srv(ttl uint32, prio, weight, port uint16, label string, suffix []byte) {
 	w.qnamePtr()
 	at := w.rrHeader(typeSRV, ttl)
 	w.buf = append(w.buf, byte(prio>>8), byte(prio), byte(weight>>8), byte(weight), byte(port>>8), byte(port))
-	w.addSuffixes(target, len(w.buf))
-	w.buf = append(w.buf, target...)
+	if label != "" {
+		w.buf = append(w.buf, byte(len(label)))
+		w.buf = append(w.buf, label...)
+	}
+	w.addSuffixes(suffix, len(w.buf))
+	w.buf = append(w.buf, suffix...)
 	w.rrEnd(at, secAnswer)
 }
 
