@@ -348,8 +348,8 @@ func (s *Server) create(ctx context.Context, req request, obj runtime.Object, o 
 	if err != nil {
 		return nil, err
 	}
-	if fm := s.managers[res.Resource+"/"]; fm != nil && !o.applied {
-		s.stacks.do(ctx, func() { obj = fm.UpdateNoErrors(res.New(), obj, o.manager) })
+	if cf := s.creates[res.Resource]; cf != nil && !o.applied {
+		s.stacks.do(ctx, func() { obj = cf.track(obj, o.manager) })
 		acc, _ = meta.Accessor(obj)
 	}
 	key := s.key(res, acc.GetNamespace(), acc.GetName())

@@ -69,6 +69,7 @@ type Server struct {
 	codecs    *codecs
 	byPath    map[string]map[string]*Resource // "api/v1" or "apis/g/v" -> resource name -> resource
 	managers  map[string]*managedfields.FieldManager
+	creates   map[string]*createFields // managed fields of creates, by resource name
 	metrics   *metrics
 	nsCache   *namespaceCache
 	stacks    *stackPool
@@ -99,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		codecs:    c,
 		byPath:    map[string]map[string]*Resource{},
 		managers:  map[string]*managedfields.FieldManager{},
+		creates:   map[string]*createFields{},
 		metrics:   newMetrics(cfg.Registerer),
 		startedAt: time.Now(),
 	}
@@ -117,6 +119,11 @@ func New(cfg Config) (*Server, error) {
 				return nil, fmt.Errorf("field manager for %s: %w", res.Resource, err)
 			}
 			s.managers[res.Resource+"/"+sub] = fm
+			if sub == "" {
+				if s.creates[res.Resource], err = newCreateFields(tc, fm, res); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return s, nil
