@@ -60,12 +60,18 @@ func BenchmarkCreateService(b *testing.B) {
 	}
 	go func() { _ = srv.Run(ctx) }()
 	h := srv.Handler()
+	// Each request runs on a fresh goroutine, as HTTP/2 serves each stream.
 	post := func(path, ct string, body []byte) int {
 		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", ct)
 		req.Header.Set("Accept", ct)
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.ServeHTTP(rec, req)
+		}()
+		<-done
 		return rec.Code
 	}
 	if code := post("/api/v1/namespaces", "application/json", []byte(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}}`)); code != http.StatusCreated {

@@ -29,6 +29,9 @@ const maxWriteAttempts = 16
 
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req request) {
 	start := time.Now()
+	if r.Method != http.MethodGet {
+		growStack(int(start.UnixNano()))
+	}
 	rec := &statusRecorder{ResponseWriter: w}
 	q := r.URL.Query()
 	var verb string
