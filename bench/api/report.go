@@ -78,6 +78,8 @@ func render(r results) string {
 	w("- Machine: %d CPUs (%s), Linux %s\n", runtime.NumCPU(), procfs.CPUModel(), procfs.Kernel())
 	w("- Go: %s (benchmark); svcnet %s, source tree %s\n", runtime.Version(), r.svcnetVer, sourceTree())
 	w("- Command: `%s`\n", commandLine())
+	w("- Load average (1, 5, 15 min): %s at start, %s at end, on %d CPUs; above the CPU count, other work shared the machine: rates are lower and noisier, so compare ratios and CPU per op within this run\n",
+		r.loadStart, r.loadEnd, runtime.NumCPU())
 	w("- Settings: %d Services per create phase, %d parallel clients, %d watchers x %d writes every %v, %d timed list rounds, client-go wire format %s; stored Service value %d bytes\n\n",
 		r.cfg.services, r.cfg.clients, r.cfg.watchers, r.cfg.watchEvents, r.cfg.watchInterval, r.cfg.listReps, wire(r.cfg), r.valueSize)
 
