@@ -34,12 +34,13 @@ func BenchmarkBuildAndDiff(b *testing.B) {
 		snap := syntheticSnapshot(n)
 		b.Run(fmt.Sprintf("scratch/services=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				_ = fingerprint(Build(snap, fixtureConfig()))
+				_ = newState(Build(snap, fixtureConfig()))
 			}
 		})
 		b.Run(fmt.Sprintf("one-change/services=%d", n), func(b *testing.B) {
 			bd := NewBuilder()
-			_ = fingerprint(bd.Build(snap, fixtureConfig()))
+			rs := bd.Build(snap, fixtureConfig())
+			st := newState(rs)
 			i := 0
 			for b.Loop() {
 				sp := *snap.Ports[i%n]
@@ -47,7 +48,9 @@ func BenchmarkBuildAndDiff(b *testing.B) {
 				sp.Endpoints[0].Ready = !sp.Endpoints[0].Ready
 				snap.Ports[i%n] = &sp
 				i++
-				_ = fingerprint(bd.Build(snap, fixtureConfig()))
+				rs = bd.Build(snap, fixtureConfig())
+				d := newDelta()
+				d.diff(st, rs)
 			}
 		})
 	}

@@ -136,22 +136,22 @@ func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
 			&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegProtoMin: reg2, Specified: true},
 		}, nil
 	case MapLookup:
-		out := make([]expr.Any, 0, len(s.Key)+1)
-		for i, k := range s.Key {
-			reg := uint32(reg32_0 + i)
-			if i == 0 {
-				reg = reg1
-			}
-			switch k {
-			case KeyDaddr:
-				out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
-			case KeyL4Proto:
-				out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg})
-			case KeyDport:
-				out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
-			}
-		}
+		out := loadKey(s.Key, 0)
 		return append(out, &expr.Lookup{SourceRegister: reg1, SetName: s.Map, DestRegister: 0, IsDestRegSet: true}), nil
+	case DNATMap:
+		// As nft does it: the key fields and the drawn number in consecutive
+		// 4-byte registers from register 1, the looked-up address . port back
+		// into register 1 (the address) and the next 4-byte register (the port).
+		out := []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{protoNumber(s.Proto)}},
+		}
+		out = append(out, loadKey(s.Key, 0)...)
+		out = append(out,
+			&expr.Numgen{Register: uint32(reg32_0 + len(s.Key)), Modulus: s.Mod, Type: unix.NFT_NG_RANDOM},
+			&expr.Lookup{SourceRegister: reg1, SetName: s.Map, DestRegister: reg1, IsDestRegSet: true},
+			&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegProtoMin: reg32_0 + 1, Specified: true})
+		return out, nil
 	case MatchNumgen:
 		return []expr.Any{
 			&expr.Numgen{Register: reg1, Modulus: s.Mod, Type: unix.NFT_NG_RANDOM},
@@ -168,6 +168,27 @@ func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
 		return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_TCP_RST}}, nil
 	}
 	return nil, fmt.Errorf("unknown statement %T", s)
+}
+
+// loadKey loads the fields of a concatenated key into consecutive 4-byte
+// registers from NFT_REG32_00 + first (register 1 for the first field).
+func loadKey(key []KeyField, first int) []expr.Any {
+	out := make([]expr.Any, 0, len(key)+1)
+	for i, k := range key {
+		reg := uint32(reg32_0 + first + i)
+		if first+i == 0 {
+			reg = reg1
+		}
+		switch k {
+		case KeyDaddr:
+			out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
+		case KeyL4Proto:
+			out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg})
+		case KeyDport:
+			out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+		}
+	}
+	return out
 }
 
 func verdictExpr(v Verdict) expr.Any {
@@ -195,6 +216,9 @@ func elementKey(fields []KeyField, el Element) []byte {
 			out = append(out, protoNumber(el.Proto), 0, 0, 0)
 		case KeyDport:
 			out = append(out, byte(el.Port>>8), byte(el.Port), 0, 0)
+		case KeyIndex:
+			// numgen writes its number in host byte order.
+			out = append(out, binaryutil.NativeEndian.PutUint32(el.Index)...)
 		}
 	}
 	return out
@@ -210,6 +234,11 @@ func keyType(fields []KeyField) nft.SetDatatype {
 			types[i] = nft.TypeInetProto
 		case KeyDport:
 			types[i] = nft.TypeInetService
+		case KeyIndex:
+			// A 4-byte integer in host byte order; nft's own maps say so with
+			// typeof, which google/nftables does not encode, and nft lists
+			// the mark type the same way.
+			types[i] = nft.TypeMark
 		}
 	}
 	if len(types) == 1 {
@@ -218,8 +247,15 @@ func keyType(fields []KeyField) nft.SetDatatype {
 	return nft.MustConcatSetType(types...)
 }
 
+// endpointType is the data of an Endpoints map: address . port.
+var endpointType = nft.MustConcatSetType(nft.TypeIPAddr, nft.TypeInetService)
+
 func (e *encoder) mapSet(m *Map) *nft.Set {
-	return &nft.Set{Table: e.table, Name: m.Name, IsMap: true, KeyType: keyType(m.Key), DataType: nft.TypeVerdict,
+	data := nft.TypeVerdict
+	if m.Endpoints {
+		data = endpointType
+	}
+	return &nft.Set{Table: e.table, Name: m.Name, IsMap: true, KeyType: keyType(m.Key), DataType: data,
 		Concatenation: len(m.Key) > 1}
 }
 
@@ -237,6 +273,11 @@ func (e *encoder) addrSet(s *Set) *nft.Set {
 func mapElements(m *Map, els []Element) []nft.SetElement {
 	out := make([]nft.SetElement, len(els))
 	for i, el := range els {
+		if m.Endpoints {
+			to := el.To.Addr().As4()
+			out[i] = nft.SetElement{Key: elementKey(m.Key, el), Val: []byte{to[0], to[1], to[2], to[3], byte(el.To.Port() >> 8), byte(el.To.Port()), 0, 0}}
+			continue
+		}
 		out[i] = nft.SetElement{Key: elementKey(m.Key, el), VerdictData: verdictExpr(el.Verdict).(*expr.Verdict)}
 	}
 	return out
