@@ -402,8 +402,22 @@ func (b *builder) pick(vmap string, key Element, family pickerFamily, eps []prox
 		e := key
 		e.Index, e.To = uint32(i), ep.AddrPort()
 		b.add(m, e)
-		b.addHairpin(ep.Addr)
+		if ep.NodeName == "" || ep.NodeName == b.cfg.NodeName || unmarked(vmap) {
+			b.addHairpin(ep.Addr)
+		}
 	}
+}
+
+// unmarked reports whether traffic dispatched by vmap may come from a pod of
+// another node without being marked for masquerade: only cluster semantics of
+// externalTrafficPolicy Local, where a pod elsewhere reaching this node's node
+// port or external address may be sent back to itself. Anywhere else, a pod
+// reaching itself through a Service is translated by its own node, so only
+// endpoints on this node (or on no known node) need the hairpin set, which
+// then stays small: at 30,000 Services of 10 remote endpoints, it would
+// otherwise hold 300,000 addresses for the kernel to insert at each full sync.
+func unmarked(vmap string) bool {
+	return vmap == mapExternalClusterPicks || vmap == mapNodePortClusterPicks
 }
 
 // servicePort builds the group of sp.

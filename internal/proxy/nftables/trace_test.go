@@ -67,6 +67,8 @@ func TestTrace(t *testing.T) {
 			want: []string{"dnat 10.244.2.9:80"}},
 		{name: "external Local from the node: cluster semantics, masqueraded", src: nodeIP, dst: nodeIP, port: 30081, fromNode: true,
 			want: []string{"dnat 10.244.2.9:80 masquerade"}},
+		{name: "external Local node port from a pod elsewhere that gets itself: hairpin masqueraded", src: "10.244.2.9", dst: nodeIP, port: 30081,
+			want: []string{"dnat 10.244.2.9:80 masquerade"}},
 		{name: "external Local on the endpoint's node: source kept", node: "node-b", src: outsideCli, dst: "192.0.2.20", port: 80,
 			want: []string{"dnat 10.244.2.9:80"}},
 		{name: "node port without endpoints: rejected", proto: udp, src: outsideCli, dst: nodeIP, port: 30082, want: []string{"reject"}},
