@@ -205,9 +205,8 @@ func verdictExpr(v Verdict) expr.Any {
 	return &expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: 3} // port unreachable
 }
 
-// elementKey encodes a map element's key: each field padded to 4 bytes.
-func elementKey(fields []KeyField, el Element) []byte {
-	var out []byte
+// appendElementKey appends the key of el to out: each field padded to 4 bytes.
+func appendElementKey(out []byte, fields []KeyField, el Element) []byte {
 	for _, f := range fields {
 		switch f {
 		case KeyDaddr:
@@ -218,7 +217,7 @@ func elementKey(fields []KeyField, el Element) []byte {
 			out = append(out, byte(el.Port>>8), byte(el.Port), 0, 0)
 		case KeyIndex:
 			// numgen writes its number in host byte order.
-			out = append(out, binaryutil.NativeEndian.PutUint32(el.Index)...)
+			out = binary.NativeEndian.AppendUint32(out, el.Index)
 		}
 	}
 	return out
@@ -250,13 +249,20 @@ func keyType(fields []KeyField) nft.SetDatatype {
 // endpointType is the data of an Endpoints map: address . port.
 var endpointType = nft.MustConcatSetType(nft.TypeIPAddr, nft.TypeInetService)
 
-func (e *encoder) mapSet(m *Map) *nft.Set {
+// mapSet describes map m for element messages; sizedMap for its creation.
+func (e *encoder) mapSet(m *Map) *nft.Set { return e.sizedMap(m, 0) }
+
+// sizedMap describes map m holding at most size elements (0: no limit). A
+// size makes the kernel choose a hash of fixed buckets instead of a resizable
+// one, which takes a full sync's hundreds of thousands of elements in half the
+// time (the resizable table keeps growing while one transaction fills it).
+func (e *encoder) sizedMap(m *Map, size uint32) *nft.Set {
 	data := nft.TypeVerdict
 	if m.Endpoints {
 		data = endpointType
 	}
 	return &nft.Set{Table: e.table, Name: m.Name, IsMap: true, KeyType: keyType(m.Key), DataType: data,
-		Concatenation: len(m.Key) > 1}
+		Concatenation: len(m.Key) > 1, Size: size}
 }
 
 func (e *encoder) addrSet(s *Set) *nft.Set {
@@ -272,13 +278,24 @@ func (e *encoder) addrSet(s *Set) *nft.Set {
 
 func mapElements(m *Map, els []Element) []nft.SetElement {
 	out := make([]nft.SetElement, len(els))
+	// One buffer for every key and value: a full sync encodes hundreds of
+	// thousands of elements.
+	klen, vlen := 4*len(m.Key), 0
+	if m.Endpoints {
+		vlen = 8
+	}
+	buf := make([]byte, 0, len(els)*(klen+vlen))
 	for i, el := range els {
+		start := len(buf)
+		buf = appendElementKey(buf, m.Key, el)
+		key := buf[start:len(buf):len(buf)]
 		if m.Endpoints {
 			to := el.To.Addr().As4()
-			out[i] = nft.SetElement{Key: elementKey(m.Key, el), Val: []byte{to[0], to[1], to[2], to[3], byte(el.To.Port() >> 8), byte(el.To.Port()), 0, 0}}
+			buf = append(buf, to[0], to[1], to[2], to[3], byte(el.To.Port()>>8), byte(el.To.Port()), 0, 0)
+			out[i] = nft.SetElement{Key: key, Val: buf[len(buf)-8 : len(buf) : len(buf)]}
 			continue
 		}
-		out[i] = nft.SetElement{Key: elementKey(m.Key, el), VerdictData: verdictExpr(el.Verdict).(*expr.Verdict)}
+		out[i] = nft.SetElement{Key: key, VerdictData: verdictExpr(el.Verdict).(*expr.Verdict)}
 	}
 	return out
 }

@@ -395,3 +395,42 @@ func TestBuilderSyncsMatchFullSync(t *testing.T) {
 		}
 	}
 }
+
+// TestMapsGrow starts from a table whose map an older svcnet made without a
+// size, then grows an endpoint map past its size with an incremental sync: the
+// sync turns into a full one that makes the maps anew, and the kernel holds
+// what a fresh full sync gives.
+func TestMapsGrow(t *testing.T) {
+	ns, ref := netnstest.New(t, "grow"), netnstest.New(t, "gref")
+	ns.Run("nft", "add table ip svcnet")
+	ns.Run("nft", "add map ip svcnet service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }")
+	ns.Run("nft", "add chain ip svcnet old-chain")
+	ns.Run("nft", "add element ip svcnet service-ips { 10.96.9.9 . tcp . 80 : goto old-chain }")
+	ns.Run("nft", "add chain ip svcnet services")
+	ns.Run("nft", "add rule ip svcnet services ip daddr . meta l4proto . th dport vmap @service-ips")
+	p := newProxier(t, ns)
+	bd := NewBuilder()
+	cfg := fixtureConfig()
+	for i, n := range []int{10, 500} {
+		snap := syntheticSnapshot(n)
+		st, err := p.Sync(bd.Build(snap, cfg), i == 0)
+		if err != nil {
+			t.Fatalf("%d services: %v", n, err)
+		}
+		if !st.Full {
+			t.Errorf("%d services: sync was incremental; want full (a map had to grow)", n)
+		}
+		pRef := newProxier(t, ref)
+		if _, err := pRef.Sync(Build(snap, cfg), true); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := normalized(nftList(t, ns, "svcnet")), normalized(nftList(t, ref, "svcnet")); got != want {
+			t.Fatalf("%d services: table differs from a fresh full sync:\n--- got\n%s\n--- want\n%s", n, got, want)
+		}
+	}
+	// Room is left: one more change is incremental.
+	snap := syntheticSnapshot(501)
+	if st, err := p.Sync(bd.Build(snap, cfg), false); err != nil || st.Full {
+		t.Errorf("one more service: full=%t, %v; want an incremental sync", st.Full, err)
+	}
+}

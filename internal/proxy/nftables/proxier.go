@@ -37,12 +37,34 @@ type tableState struct {
 	order []*Group
 	// hairpin counts the groups that name each address of the hairpin set.
 	hairpin map[netip.Addr]int
+	// mapLen and mapCap are each map's number of elements and the most the
+	// kernel lets it hold.
+	mapLen map[string]int
+	mapCap map[string]uint32
 }
+
+// minMapSize is the least size a map is created with.
+const minMapSize = 1 << 12
+
+// mapSize is the size a map of n elements is created with: room for twice as
+// many, so that incremental syncs rarely find it full (a full sync then makes
+// it anew, larger).
+func mapSize(n int) uint32 {
+	size := uint32(minMapSize)
+	for int(size) < 2*n {
+		size <<= 1
+	}
+	return size
+}
+
+// errMapFull stops an incremental sync that would overfill a map.
+var errMapFull = errors.New("a map would be over its size")
 
 // newState is the state after rs is programmed whole.
 func newState(rs *Ruleset) *tableState {
 	st := &tableState{maps: make(map[string]*Map, len(rs.Maps)), fixed: rs.Fixed,
-		ports: make(map[string]*Group, len(rs.Ports)), hairpin: map[netip.Addr]int{}}
+		ports: make(map[string]*Group, len(rs.Ports)), hairpin: map[netip.Addr]int{},
+		mapLen: map[string]int{}, mapCap: map[string]uint32{}}
 	for _, m := range rs.Maps {
 		st.maps[m.Name] = m
 	}
@@ -128,22 +150,25 @@ func (p *Proxier) Sync(rs *Ruleset, full bool) (SyncStats, error) {
 	defer p.mu.Unlock()
 	// rs is not validated here: the kernel checks every reference and refuses
 	// the whole batch if one is dangling (tests call Validate on what Build makes).
-	if full || p.applied == nil {
-		stats, err := p.fullSync(rs)
-		if err != nil {
-			p.applied = nil
+	if !full && p.applied != nil {
+		// The incremental sync updates p.applied as it goes; a failure
+		// leaves it unknown, and the next sync is a full one.
+		stats, err := p.incrementalSync(rs)
+		if err == nil || !errors.Is(err, errMapFull) {
+			if err != nil {
+				p.applied = nil
+			}
 			return stats, err
 		}
-		p.applied = newState(rs)
-		return stats, nil
 	}
-	// The incremental sync updates p.applied as it goes; a failure leaves
-	// it unknown, and the next sync is a full one.
-	stats, err := p.incrementalSync(rs)
+	st := newState(rs)
+	stats, err := p.fullSync(rs, st)
 	if err != nil {
 		p.applied = nil
+		return stats, err
 	}
-	return stats, err
+	p.applied = st
+	return stats, nil
 }
 
 func (p *Proxier) encoder() *encoder { return &encoder{conn: p.w.conn, table: p.table} }
@@ -151,7 +176,8 @@ func (p *Proxier) encoder() *encoder { return &encoder{conn: p.w.conn, table: p.
 // fullSync rewrites every chain, map and plain set of rs, and deletes
 // whatever else the table holds. Affinity sets that stay are kept with their
 // entries.
-func (p *Proxier) fullSync(rs *Ruleset) (SyncStats, error) {
+// It records the maps' lengths and sizes in st.
+func (p *Proxier) fullSync(rs *Ruleset, st *tableState) (SyncStats, error) {
 	stats := SyncStats{Full: true}
 	have := kernelObjects{chains: map[string]*nft.Chain{}, sets: map[string]*nft.Set{}}
 	if err := p.listKernel(&have); err != nil {
@@ -171,13 +197,29 @@ func (p *Proxier) fullSync(rs *Ruleset) (SyncStats, error) {
 		}
 	}
 	groups := append([]*Group{rs.Fixed}, rs.Ports...)
+	counts := map[string]int{}
+	for _, g := range groups {
+		for _, me := range g.Elements {
+			counts[me.Map]++
+		}
+	}
+	st.mapLen, st.mapCap = counts, map[string]uint32{}
 	wantChains, wantSets := map[string]bool{}, map[string]bool{}
 	for _, m := range rs.Maps {
 		wantSets[m.Name] = true
 		if old, ok := have.sets[m.Name]; ok && old.IsMap {
-			continue
+			if old.Size != 0 && int(old.Size) >= counts[m.Name] {
+				st.mapCap[m.Name] = old.Size
+				continue
+			}
+			// Too small, or made without a size (by an older svcnet): made
+			// anew. Nothing refers to it any more (every chain was flushed
+			// above).
+			p.w.conn.DelSet(old)
 		}
-		if err := p.w.conn.AddSet(e.mapSet(m), nil); err != nil {
+		size := mapSize(counts[m.Name])
+		st.mapCap[m.Name] = size
+		if err := p.w.conn.AddSet(e.sizedMap(m, size), nil); err != nil {
 			return stats, fmt.Errorf("add map %s: %w", m.Name, err)
 		}
 	}
@@ -218,7 +260,12 @@ func (p *Proxier) fullSync(rs *Ruleset) (SyncStats, error) {
 			stats.ChainsWritten++
 		}
 	}
-	els := map[string][]Element{}
+	// Elements by map, in slices sized up front (hundreds of thousands of
+	// them at 30,000 Services).
+	els := make(map[string][]Element, len(counts))
+	for m, n := range counts {
+		els[m] = make([]Element, 0, n)
+	}
 	for _, g := range groups {
 		for _, me := range g.Elements {
 			els[me.Map] = append(els[me.Map], me.Element)
@@ -490,9 +537,18 @@ func (p *Proxier) incrementalSync(rs *Ruleset) (SyncStats, error) {
 	have := p.applied
 	d := newDelta()
 	d.diff(have, rs)
+	for _, m := range rs.Maps {
+		n := have.mapLen[m.Name] + len(d.addEls[m.Name]) - len(d.delEls[m.Name])
+		if cp, ok := have.mapCap[m.Name]; ok && n > int(cp) {
+			return stats, fmt.Errorf("map %s: %d elements: %w", m.Name, n, errMapFull)
+		}
+		have.mapLen[m.Name] = n
+	}
 	e := p.encoder()
 	for _, m := range d.newMaps {
-		if err := p.w.conn.AddSet(e.mapSet(m), nil); err != nil {
+		size := mapSize(len(d.addEls[m.Name]))
+		have.mapCap[m.Name] = size
+		if err := p.w.conn.AddSet(e.sizedMap(m, size), nil); err != nil {
 			return stats, fmt.Errorf("add map %s: %w", m.Name, err)
 		}
 	}
