@@ -5,10 +5,15 @@
 // The table:
 //
 //   - base chains nat-prerouting and nat-output jump to "services", which
-//     dispatches through two verdict maps: service-ips (daddr . proto . port,
-//     for ClusterIPs, external IPs and load balancer IPs) and service-nodeports
-//     (proto . port, on local addresses or --nodeport-addresses);
-//   - their elements go to shared chains, one per endpoint count N in use
+//     dispatches ClusterIPs, external IPs and load balancer IPs (daddr . proto
+//     . port), then node ports (proto . port, on local addresses or
+//     --nodeport-addresses, through the "nodeports" chain). Where kube-proxy
+//     has one verdict map, svcnet has a plain set per verdict in use
+//     (service-ips__clusterip-3 ...) and a rule that tests it: the kernel
+//     validates every element of every verdict map at each commit that adds an
+//     element with a goto, so a Service change would cost in proportion to all
+//     Services;
+//   - those rules go to shared chains, one per endpoint count N in use
 //     (clusterip-N, external-N, nodeport-N, ...), which mark for masquerade as
 //     the traffic needs and pick an endpoint with equal chance: `dnat ip to ip
 //     daddr . meta l4proto . th dport . numgen random mod N map
@@ -19,13 +24,14 @@
 //     made every sync cost in proportion to the Services);
 //   - externalTrafficPolicy Local goes through two fixed chains that send pods
 //     and the node itself to the cluster's endpoints and other clients to this
-//     node's (through the *-picks verdict maps and the local endpoint maps);
-//   - Services with ClientIP affinity keep kube-proxy's layout: one svc- (and
-//     ext-) chain per service port and one ep- chain per endpoint that records
+//     node's (through the *-picks dispatch sets and the local endpoint maps);
+//   - Services with ClientIP affinity keep kube-proxy's layout, through the
+//     verdict maps affinity-service-ips and affinity-service-nodeports: one svc-
+//     (and ext-) chain per service port and one ep- chain per endpoint that records
 //     the client in a set with the affinity timeout;
 //   - filter chains on input, forward and output send the first packet of a
 //     connection to a port with no usable endpoint to reject-chain (TCP reset,
-//     ICMP port unreachable otherwise) through the no-endpoint maps, so clients
+//     ICMP port unreachable otherwise) through the no-endpoint sets, so clients
 //     fail at once instead of timing out;
 //   - nat-postrouting masquerades packets that carry the masquerade mark bit,
 //     and hairpin packets (a pod reaching itself through a Service), found by one

@@ -135,6 +135,8 @@ func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
 			&expr.Immediate{Register: reg2, Data: binaryutil.BigEndian.PutUint16(s.To.Port())},
 			&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegProtoMin: reg2, Specified: true},
 		}, nil
+	case MatchKeySet:
+		return append(loadKey(s.Key, 0), &expr.Lookup{SourceRegister: reg1, SetName: s.Set}), nil
 	case MapLookup:
 		out := loadKey(s.Key, 0)
 		return append(out, &expr.Lookup{SourceRegister: reg1, SetName: s.Map, DestRegister: 0, IsDestRegSet: true}), nil
@@ -261,6 +263,9 @@ func (e *encoder) sizedMap(m *Map, size uint32) *nft.Set {
 	if m.Endpoints {
 		data = endpointType
 	}
+	if m.Set {
+		return &nft.Set{Table: e.table, Name: m.Name, KeyType: keyType(m.Key), Concatenation: len(m.Key) > 1, Size: size}
+	}
 	return &nft.Set{Table: e.table, Name: m.Name, IsMap: true, KeyType: keyType(m.Key), DataType: data,
 		Concatenation: len(m.Key) > 1, Size: size}
 }
@@ -289,6 +294,10 @@ func mapElements(m *Map, els []Element) []nft.SetElement {
 		start := len(buf)
 		buf = appendElementKey(buf, m.Key, el)
 		key := buf[start:len(buf):len(buf)]
+		if m.Set {
+			out[i] = nft.SetElement{Key: key}
+			continue
+		}
 		if m.Endpoints {
 			to := el.To.Addr().As4()
 			buf = append(buf, to[0], to[1], to[2], to[3], byte(el.To.Port()>>8), byte(el.To.Port()), 0, 0)

@@ -43,8 +43,8 @@ type Group struct {
 	// Hairpin are endpoint addresses for the hairpin set; several groups may
 	// name one address.
 	Hairpin []netip.Addr
-	// uses names the shared dispatch chains the group's elements go to.
-	uses []picker
+	// uses are the dispatch sets the group's elements are in.
+	uses []dispatch
 }
 
 // MapElement is an element of the named map.
@@ -98,11 +98,12 @@ const (
 )
 
 // Map is keyed by a concatenation of KeyFields; its data is a verdict, or for
-// an Endpoints map an endpoint's address and port.
+// an Endpoints map an endpoint's address and port, and a Set has none.
 type Map struct {
 	Name      string
 	Key       []KeyField
 	Endpoints bool
+	Set       bool
 	// Elements are filled only in a flattened ruleset (printing, tracing); a
 	// built ruleset keeps them in its groups.
 	Elements []Element
@@ -231,6 +232,12 @@ type DNATMap struct {
 	Map   string
 }
 
+// MatchKeySet matches when the packet's Key fields are in Set (a Map with Set).
+type MatchKeySet struct {
+	Key []KeyField
+	Set string
+}
+
 // MatchNumgen draws a random number below Mod and matches when it is 0. A chain
 // of rules with Mod N, N-1, ..., 2 and a final unconditional one picks each of N
 // targets with equal chance, with no set for the kernel to resolve (anonymous
@@ -291,7 +298,8 @@ func (Masquerade) text() string { return "masquerade fully-random" }
 func (d DNAT) text() string {
 	return fmt.Sprintf("meta l4proto %s dnat to %s", protoName(d.Proto), d.To)
 }
-func (m MapLookup) text() string { return keyText(m.Key) + " vmap @" + m.Map }
+func (m MapLookup) text() string   { return keyText(m.Key) + " vmap @" + m.Map }
+func (m MatchKeySet) text() string { return keyText(m.Key) + " @" + m.Set }
 func (d DNATMap) text() string {
 	return fmt.Sprintf("meta l4proto %s dnat ip to %s . numgen random mod %d map @%s", protoName(d.Proto), keyText(d.Key), d.Mod, d.Map)
 }
@@ -405,7 +413,7 @@ func (rs *Ruleset) flatten() *flatRuleset {
 	groups := append([]*Group{rs.Fixed}, rs.Ports...)
 	maps := map[string]*Map{}
 	for _, m := range rs.Maps {
-		c := &Map{Name: m.Name, Key: m.Key, Endpoints: m.Endpoints}
+		c := &Map{Name: m.Name, Key: m.Key, Endpoints: m.Endpoints, Set: m.Set}
 		maps[m.Name] = c
 		f.maps = append(f.maps, c)
 	}
@@ -469,9 +477,12 @@ func (rs *Ruleset) String() string {
 		b.WriteString("\t}\n\n")
 	}
 	for _, m := range f.maps {
-		if m.Endpoints {
+		switch {
+		case m.Endpoints:
 			fmt.Fprintf(&b, "\tmap %s {\n\t\ttypeof %s : ip daddr . th dport\n", m.Name, keyText(m.Key))
-		} else {
+		case m.Set:
+			fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", m.Name, keyTypeText(m.Key))
+		default:
 			fmt.Fprintf(&b, "\tmap %s {\n\t\ttype %s : verdict\n", m.Name, keyTypeText(m.Key))
 		}
 		if len(m.Elements) > 0 {
@@ -481,11 +492,14 @@ func (rs *Ruleset) String() string {
 				if i == len(m.Elements)-1 {
 					sep = " }"
 				}
-				data := e.Verdict.String()
-				if m.Endpoints {
-					data = e.To.Addr().String() + " . " + fmt.Sprint(e.To.Port())
+				data := " : " + e.Verdict.String()
+				switch {
+				case m.Endpoints:
+					data = " : " + e.To.Addr().String() + " . " + fmt.Sprint(e.To.Port())
+				case m.Set:
+					data = ""
 				}
-				fmt.Fprintf(&b, "\n\t\t\t%s : %s%s", e.key(m.Key), data, sep)
+				fmt.Fprintf(&b, "\n\t\t\t%s%s%s", e.key(m.Key), data, sep)
 			}
 			b.WriteString("\n")
 		}

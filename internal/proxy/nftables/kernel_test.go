@@ -141,7 +141,7 @@ func TestFullSyncRepairs(t *testing.T) {
 	want := normalized(nftList(t, ns, "svcnet"))
 	ns.Run("nft", "flush", "chain", "ip", "svcnet", "clusterip-2")
 	ns.Run("nft", "delete", "element", "ip", "svcnet", "service-endpoints", "{ 10.96.0.53 . udp . 53 . 0 }")
-	ns.Run("nft", "delete", "element", "ip", "svcnet", "service-ips", "{ 10.96.0.10 . tcp . 80 }")
+	ns.Run("nft", "delete", "element", "ip", "svcnet", "service-ips__clusterip-2", "{ 10.96.0.10 . tcp . 80 }")
 	ns.Run("nft", "add", "chain", "ip", "svcnet", "stray")
 	if got := normalized(nftList(t, ns, "svcnet")); got == want {
 		t.Fatal("tampering changed nothing")

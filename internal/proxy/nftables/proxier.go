@@ -207,14 +207,16 @@ func (p *Proxier) fullSync(rs *Ruleset, st *tableState) (SyncStats, error) {
 	wantChains, wantSets := map[string]bool{}, map[string]bool{}
 	for _, m := range rs.Maps {
 		wantSets[m.Name] = true
-		if old, ok := have.sets[m.Name]; ok && old.IsMap {
+		if old, ok := have.sets[m.Name]; ok && old.IsMap == !m.Set {
 			if old.Size != 0 && int(old.Size) >= counts[m.Name] {
 				st.mapCap[m.Name] = old.Size
 				continue
 			}
-			// Too small, or made without a size (by an older svcnet): made
-			// anew. Nothing refers to it any more (every chain was flushed
-			// above).
+		}
+		if old, ok := have.sets[m.Name]; ok {
+			// Too small, made without a size (by an older svcnet), or of
+			// another kind: made anew. Nothing refers to it any more (every
+			// chain was flushed above).
 			p.w.conn.DelSet(old)
 		}
 		size := mapSize(counts[m.Name])
@@ -354,6 +356,8 @@ type delta struct {
 	delEls       map[string][]Element
 	// setAdds and setDels are elements of plain sets (node port addresses,
 	// hairpin), by set.
+	// goneMaps are maps and dispatch sets no longer wanted.
+	goneMaps         []*Map
 	setAdds, setDels map[*Set][]netip.Addr
 	// hairpinWas records, for each hairpin address whose count of groups
 	// changed, whether the set held it before the sync.
@@ -478,10 +482,20 @@ func newDelta() *delta {
 
 // diff gathers what turns have into rs, and updates have to rs.
 func (d *delta) diff(have *tableState, rs *Ruleset) {
+	want := make(map[string]bool, len(rs.Maps))
 	for _, m := range rs.Maps {
+		want[m.Name] = true
 		if _, ok := have.maps[m.Name]; !ok {
 			d.newMaps = append(d.newMaps, m)
 			have.maps[m.Name] = m
+		}
+	}
+	for name, m := range have.maps {
+		if !want[name] {
+			d.goneMaps = append(d.goneMaps, m)
+			delete(have.maps, name)
+			delete(have.mapLen, name)
+			delete(have.mapCap, name)
 		}
 	}
 	if have.fixed != rs.Fixed {
@@ -631,6 +645,9 @@ func (p *Proxier) incrementalSync(rs *Ruleset) (SyncStats, error) {
 	}
 	for _, s := range d.delSets {
 		p.w.conn.DelSet(e.addrSet(s))
+	}
+	for _, m := range d.goneMaps {
+		p.w.conn.DelSet(e.mapSet(m))
 	}
 	if err := p.w.commit(); err != nil {
 		return stats, fmt.Errorf("incremental sync of table %s: %w", p.table.Name, err)

@@ -267,6 +267,15 @@ func (t *tracer) rule(r Rule, s state, depth int) []pathState {
 		case RejectTCPReset:
 			s.final = "reject"
 			return []pathState{{state: s, done: true}}
+		case MatchKeySet:
+			m := t.rs.lookupMap(st.Set)
+			if m == nil {
+				return []pathState{{state: s}}
+			}
+			key := Element{Addr: s.dst(), Proto: s.pkt.Proto, Port: t.dport(s)}.key(st.Key)
+			if !slices.ContainsFunc(m.Elements, func(e Element) bool { return e.key(m.Key) == key }) {
+				return []pathState{{state: s}}
+			}
 		case MapLookup:
 			m := t.rs.lookupMap(st.Map)
 			if m == nil {

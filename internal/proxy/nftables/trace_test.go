@@ -124,10 +124,10 @@ func TestEvenSpread(t *testing.T) {
 			{mapServiceIPs, fmt.Sprintf("clusterip-%d", n), Element{Addr: sp.ClusterIP, Proto: "TCP", Port: 80}},
 			{mapServiceNodePorts, fmt.Sprintf("nodeport-%d", n), Element{Proto: "TCP", Port: 30100}},
 		} {
-			vm := f.lookupMap(tc.vmap)
-			i := slices.IndexFunc(vm.Elements, func(e Element) bool { return e.key(vm.Key) == tc.key.key(vm.Key) })
-			if i < 0 || vm.Elements[i].Verdict.Chain != tc.chain {
-				t.Fatalf("%d endpoints: %s has no element for %v going to %s", n, tc.vmap, tc.key, tc.chain)
+			// The port's key is in the dispatch set of the picker for n.
+			vm := f.lookupMap(tc.vmap + "__" + tc.chain)
+			if vm == nil || !slices.ContainsFunc(vm.Elements, func(e Element) bool { return e.key(vm.Key) == tc.key.key(vm.Key) }) {
+				t.Fatalf("%d endpoints: %s does not send %v to %s", n, tc.vmap, tc.key, tc.chain)
 			}
 			var pick *DNATMap
 			for _, r := range f.chain(tc.chain).Rules {
