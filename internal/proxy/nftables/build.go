@@ -454,7 +454,7 @@ func (b *builder) pickerChain(pk picker) *Chain {
 	for _, proto := range []corev1.Protocol{corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP} {
 		rules = append(rules, Rule{DNATMap{Proto: proto, Key: pk.family.key(), Mod: uint32(pk.n), Map: fam.m}})
 	}
-	return &Chain{Name: pk.chain(), Rules: rules}
+	return &Chain{Name: pk.chain(), Rules: rules, Linger: true}
 }
 
 // nodePortMatch selects the destinations that accept node ports.

@@ -58,6 +58,12 @@ type Chain struct {
 	Name  string
 	Hook  *Hook
 	Rules []Rule
+	// Linger: an incremental sync that no longer needs the chain leaves it in
+	// the kernel (unreferenced) until the next full sync, and takes it back as
+	// it is if it is needed again. A picker chain's rules read the endpoint
+	// map, and each time such a rule is added the kernel checks every element
+	// of that map.
+	Linger bool
 	// text caches the rules' text once a sync has computed it; a Chain is not
 	// changed after it is built.
 	text string

@@ -37,6 +37,9 @@ type tableState struct {
 	order []*Group
 	// hairpin counts the groups that name each address of the hairpin set.
 	hairpin map[netip.Addr]int
+	// lingering are chains the kernel still holds, unreferenced, that the
+	// ruleset no longer has (see Chain.Linger).
+	lingering map[string]*Chain
 	// mapLen and mapCap are each map's number of elements and the most the
 	// kernel lets it hold.
 	mapLen map[string]int
@@ -64,7 +67,7 @@ var errMapFull = errors.New("a map would be over its size")
 func newState(rs *Ruleset) *tableState {
 	st := &tableState{maps: make(map[string]*Map, len(rs.Maps)), fixed: rs.Fixed,
 		ports: make(map[string]*Group, len(rs.Ports)), hairpin: map[netip.Addr]int{},
-		mapLen: map[string]int{}, mapCap: map[string]uint32{}}
+		mapLen: map[string]int{}, mapCap: map[string]uint32{}, lingering: map[string]*Chain{}}
 	for _, m := range rs.Maps {
 		st.maps[m.Name] = m
 	}
@@ -356,6 +359,9 @@ type delta struct {
 	delEls       map[string][]Element
 	// setAdds and setDels are elements of plain sets (node port addresses,
 	// hairpin), by set.
+	// lingering are chains left in the kernel unreferenced (the table state's
+	// map, updated in place).
+	lingering map[string]*Chain
 	// goneMaps are maps and dispatch sets no longer wanted.
 	goneMaps         []*Map
 	setAdds, setDels map[*Set][]netip.Addr
@@ -380,6 +386,11 @@ func (d *delta) group(old, nw *Group, refs map[netip.Addr]int) {
 		for _, c := range nw.Chains {
 			newChains[c.Name] = true
 			o, ok := oldChains[c.Name]
+			if !ok {
+				if o, ok = d.lingering[c.Name]; ok {
+					delete(d.lingering, c.Name)
+				}
+			}
 			switch {
 			case !ok:
 				d.newChains = append(d.newChains, c)
@@ -390,10 +401,15 @@ func (d *delta) group(old, nw *Group, refs map[netip.Addr]int) {
 			}
 		}
 	}
-	for name := range oldChains {
-		if !newChains[name] {
-			d.delChains = append(d.delChains, name)
+	for name, c := range oldChains {
+		if newChains[name] {
+			continue
 		}
+		if c.Linger {
+			d.lingering[name] = c
+			continue
+		}
+		d.delChains = append(d.delChains, name)
 	}
 
 	oldSets := map[string]*Set{}
@@ -482,6 +498,7 @@ func newDelta() *delta {
 
 // diff gathers what turns have into rs, and updates have to rs.
 func (d *delta) diff(have *tableState, rs *Ruleset) {
+	d.lingering = have.lingering
 	want := make(map[string]bool, len(rs.Maps))
 	for _, m := range rs.Maps {
 		want[m.Name] = true
