@@ -34,12 +34,13 @@ func BenchmarkBuildAndDiff(b *testing.B) {
 		snap := syntheticSnapshot(n)
 		b.Run(fmt.Sprintf("scratch/services=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				_ = fingerprint(Build(snap, fixtureConfig()))
+				_ = newState(Build(snap, fixtureConfig()))
 			}
 		})
 		b.Run(fmt.Sprintf("one-change/services=%d", n), func(b *testing.B) {
 			bd := NewBuilder()
-			_ = fingerprint(bd.Build(snap, fixtureConfig()))
+			rs := bd.Build(snap, fixtureConfig())
+			st := newState(rs)
 			i := 0
 			for b.Loop() {
 				sp := *snap.Ports[i%n]
@@ -47,16 +48,19 @@ func BenchmarkBuildAndDiff(b *testing.B) {
 				sp.Endpoints[0].Ready = !sp.Endpoints[0].Ready
 				snap.Ports[i%n] = &sp
 				i++
-				_ = fingerprint(bd.Build(snap, fixtureConfig()))
+				rs = bd.Build(snap, fixtureConfig())
+				d := newDelta()
+				d.diff(st, rs)
 			}
 		})
 	}
 }
 
 // BenchmarkKernelSync measures a full sync into a fresh namespace, then an
-// incremental sync after one endpoint change.
+// incremental sync after one endpoint change, made as the agent makes it: a
+// Builder, and a new port value for the changed port only.
 func BenchmarkKernelSync(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range []int{1000, 10000, 30000} {
 		snap := syntheticSnapshot(n)
 		b.Run(fmt.Sprintf("full/services=%d", n), func(b *testing.B) {
 			for b.Loop() {
@@ -82,15 +86,18 @@ func BenchmarkKernelSync(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer p.Close()
-			if _, err := p.Sync(Build(snap, fixtureConfig()), true); err != nil {
+			bd := NewBuilder()
+			if _, err := p.Sync(bd.Build(snap, fixtureConfig()), true); err != nil {
 				b.Fatal(err)
 			}
 			i := 0
 			for b.Loop() {
-				sp := snap.Ports[i%len(snap.Ports)]
+				sp := *snap.Ports[i%n]
+				sp.Endpoints = append([]proxy.Endpoint(nil), sp.Endpoints...)
 				sp.Endpoints[0].Ready = !sp.Endpoints[0].Ready
+				snap.Ports[i%n] = &sp
 				i++
-				if _, err := p.Sync(Build(snap, fixtureConfig()), false); err != nil {
+				if _, err := p.Sync(bd.Build(snap, fixtureConfig()), false); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -5,28 +5,46 @@
 // The table:
 //
 //   - base chains nat-prerouting and nat-output jump to "services", which
-//     dispatches through two verdict maps: service-ips (daddr . proto . port,
-//     for ClusterIPs, external IPs and load balancer IPs) and service-nodeports
-//     (proto . port, on local addresses or --nodeport-addresses);
-//   - one svc- chain per service port picks an endpoint with equal chance and
-//     DNATs to it (rule i: numgen random mod N-i 0 ... dnat); Services with
-//     ClientIP affinity go through one ep- chain per endpoint that records the
-//     client; one ext- chain per externally reachable port applies
-//     externalTrafficPolicy;
+//     dispatches ClusterIPs, external IPs and load balancer IPs (daddr . proto
+//     . port), then node ports (proto . port, on local addresses or
+//     --nodeport-addresses, through the "nodeports" chain). Where kube-proxy
+//     has one verdict map, svcnet has a plain set per verdict in use
+//     (service-ips__clusterip-3 ...) and a rule that tests it: the kernel
+//     validates every element of every verdict map at each commit that adds an
+//     element with a goto, so a Service change would cost in proportion to all
+//     Services;
+//   - those rules go to shared chains, one per endpoint count N in use
+//     (clusterip-N, external-N, nodeport-N, ...), which mark for masquerade as
+//     the traffic needs and pick an endpoint with equal chance: `dnat ip to ip
+//     daddr . meta l4proto . th dport . numgen random mod N map
+//     @service-endpoints`, where the endpoint map holds the port's endpoints
+//     under the indexes 0..N-1. A Service's endpoints are map elements only, so
+//     the number of chains does not grow with the number of Services (the
+//     kernel's commit walks every chain of the table: a chain per service port
+//     made every sync cost in proportion to the Services);
+//   - externalTrafficPolicy Local goes through two fixed chains that send pods
+//     and the node itself to the cluster's endpoints and other clients to this
+//     node's (through the *-picks dispatch sets and the local endpoint maps);
+//   - Services with ClientIP affinity keep kube-proxy's layout, through the
+//     verdict maps affinity-service-ips and affinity-service-nodeports: one svc-
+//     (and ext-) chain per service port and one ep- chain per endpoint that records
+//     the client in a set with the affinity timeout;
 //   - filter chains on input, forward and output send the first packet of a
 //     connection to a port with no usable endpoint to reject-chain (TCP reset,
-//     ICMP port unreachable otherwise) through the no-endpoint maps, so clients
+//     ICMP port unreachable otherwise) through the no-endpoint sets, so clients
 //     fail at once instead of timing out;
 //   - nat-postrouting masquerades packets that carry the masquerade mark bit,
 //     and hairpin packets (a pod reaching itself through a Service), found by one
 //     rule over a set of endpoint address pairs.
 //
-// [Build] is a pure function from snapshot to [Ruleset]; [Ruleset.String] prints
-// it in nft syntax (golden files), [Trace] follows a packet through it, and
-// [Builder] does the same while reusing the chains of unchanged ports, and
-// [Proxier] applies it: every sync is one atomic netlink transaction, either
-// incremental (only chains and map elements that differ from the last sync) or
-// full (reconciled against what the kernel holds, which repairs tampering and
+// [Build] is a pure function from snapshot to [Ruleset] (a group of chains,
+// sets and map elements per service port, plus a fixed group); [Ruleset.String]
+// prints it in nft syntax (golden files), [Trace] follows a packet through it,
+// [Builder] does the same while handing back the same group for unchanged
+// ports, and [Proxier] applies it: every sync is one atomic netlink
+// transaction, either incremental (only the groups that are not the ones of
+// the last sync are compared, and only what differs in them is sent) or full
+// (reconciled against what the kernel holds, which repairs tampering and
 // removes chains svcnet no longer needs). No external binary is run.
 //
 // It deliberately handles IPv4 only for now, leaves conntrack entries alone (the

@@ -135,23 +135,25 @@ func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
 			&expr.Immediate{Register: reg2, Data: binaryutil.BigEndian.PutUint16(s.To.Port())},
 			&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegProtoMin: reg2, Specified: true},
 		}, nil
+	case MatchKeySet:
+		return append(loadKey(s.Key, 0), &expr.Lookup{SourceRegister: reg1, SetName: s.Set}), nil
 	case MapLookup:
-		out := make([]expr.Any, 0, len(s.Key)+1)
-		for i, k := range s.Key {
-			reg := uint32(reg32_0 + i)
-			if i == 0 {
-				reg = reg1
-			}
-			switch k {
-			case KeyDaddr:
-				out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
-			case KeyL4Proto:
-				out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg})
-			case KeyDport:
-				out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
-			}
-		}
+		out := loadKey(s.Key, 0)
 		return append(out, &expr.Lookup{SourceRegister: reg1, SetName: s.Map, DestRegister: 0, IsDestRegSet: true}), nil
+	case DNATMap:
+		// As nft does it: the key fields and the drawn number in consecutive
+		// 4-byte registers from register 1, the looked-up address . port back
+		// into register 1 (the address) and the next 4-byte register (the port).
+		out := []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{protoNumber(s.Proto)}},
+		}
+		out = append(out, loadKey(s.Key, 0)...)
+		out = append(out,
+			&expr.Numgen{Register: uint32(reg32_0 + len(s.Key)), Modulus: s.Mod, Type: unix.NFT_NG_RANDOM},
+			&expr.Lookup{SourceRegister: reg1, SetName: s.Map, DestRegister: reg1, IsDestRegSet: true},
+			&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegProtoMin: reg32_0 + 1, Specified: true})
+		return out, nil
 	case MatchNumgen:
 		return []expr.Any{
 			&expr.Numgen{Register: reg1, Modulus: s.Mod, Type: unix.NFT_NG_RANDOM},
@@ -170,6 +172,27 @@ func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
 	return nil, fmt.Errorf("unknown statement %T", s)
 }
 
+// loadKey loads the fields of a concatenated key into consecutive 4-byte
+// registers from NFT_REG32_00 + first (register 1 for the first field).
+func loadKey(key []KeyField, first int) []expr.Any {
+	out := make([]expr.Any, 0, len(key)+1)
+	for i, k := range key {
+		reg := uint32(reg32_0 + first + i)
+		if first+i == 0 {
+			reg = reg1
+		}
+		switch k {
+		case KeyDaddr:
+			out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
+		case KeyL4Proto:
+			out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg})
+		case KeyDport:
+			out = append(out, &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+		}
+	}
+	return out
+}
+
 func verdictExpr(v Verdict) expr.Any {
 	switch v.Kind {
 	case Jump:
@@ -184,9 +207,8 @@ func verdictExpr(v Verdict) expr.Any {
 	return &expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: 3} // port unreachable
 }
 
-// elementKey encodes a map element's key: each field padded to 4 bytes.
-func elementKey(fields []KeyField, el Element) []byte {
-	var out []byte
+// appendElementKey appends the key of el to out: each field padded to 4 bytes.
+func appendElementKey(out []byte, fields []KeyField, el Element) []byte {
 	for _, f := range fields {
 		switch f {
 		case KeyDaddr:
@@ -195,6 +217,9 @@ func elementKey(fields []KeyField, el Element) []byte {
 			out = append(out, protoNumber(el.Proto), 0, 0, 0)
 		case KeyDport:
 			out = append(out, byte(el.Port>>8), byte(el.Port), 0, 0)
+		case KeyIndex:
+			// numgen writes its number in host byte order.
+			out = binary.NativeEndian.AppendUint32(out, el.Index)
 		}
 	}
 	return out
@@ -210,6 +235,11 @@ func keyType(fields []KeyField) nft.SetDatatype {
 			types[i] = nft.TypeInetProto
 		case KeyDport:
 			types[i] = nft.TypeInetService
+		case KeyIndex:
+			// A 4-byte integer in host byte order; nft's own maps say so with
+			// typeof, which google/nftables does not encode, and nft lists
+			// the mark type the same way.
+			types[i] = nft.TypeMark
 		}
 	}
 	if len(types) == 1 {
@@ -218,9 +248,26 @@ func keyType(fields []KeyField) nft.SetDatatype {
 	return nft.MustConcatSetType(types...)
 }
 
-func (e *encoder) mapSet(m *Map) *nft.Set {
-	return &nft.Set{Table: e.table, Name: m.Name, IsMap: true, KeyType: keyType(m.Key), DataType: nft.TypeVerdict,
-		Concatenation: len(m.Key) > 1}
+// endpointType is the data of an Endpoints map: address . port.
+var endpointType = nft.MustConcatSetType(nft.TypeIPAddr, nft.TypeInetService)
+
+// mapSet describes map m for element messages; sizedMap for its creation.
+func (e *encoder) mapSet(m *Map) *nft.Set { return e.sizedMap(m, 0) }
+
+// sizedMap describes map m holding at most size elements (0: no limit). A
+// size makes the kernel choose a hash of fixed buckets instead of a resizable
+// one, which takes a full sync's hundreds of thousands of elements in half the
+// time (the resizable table keeps growing while one transaction fills it).
+func (e *encoder) sizedMap(m *Map, size uint32) *nft.Set {
+	data := nft.TypeVerdict
+	if m.Endpoints {
+		data = endpointType
+	}
+	if m.Set {
+		return &nft.Set{Table: e.table, Name: m.Name, KeyType: keyType(m.Key), Concatenation: len(m.Key) > 1, Size: size}
+	}
+	return &nft.Set{Table: e.table, Name: m.Name, IsMap: true, KeyType: keyType(m.Key), DataType: data,
+		Concatenation: len(m.Key) > 1, Size: size}
 }
 
 func (e *encoder) addrSet(s *Set) *nft.Set {
@@ -236,8 +283,28 @@ func (e *encoder) addrSet(s *Set) *nft.Set {
 
 func mapElements(m *Map, els []Element) []nft.SetElement {
 	out := make([]nft.SetElement, len(els))
+	// One buffer for every key and value: a full sync encodes hundreds of
+	// thousands of elements.
+	klen, vlen := 4*len(m.Key), 0
+	if m.Endpoints {
+		vlen = 8
+	}
+	buf := make([]byte, 0, len(els)*(klen+vlen))
 	for i, el := range els {
-		out[i] = nft.SetElement{Key: elementKey(m.Key, el), VerdictData: verdictExpr(el.Verdict).(*expr.Verdict)}
+		start := len(buf)
+		buf = appendElementKey(buf, m.Key, el)
+		key := buf[start:len(buf):len(buf)]
+		if m.Set {
+			out[i] = nft.SetElement{Key: key}
+			continue
+		}
+		if m.Endpoints {
+			to := el.To.Addr().As4()
+			buf = append(buf, to[0], to[1], to[2], to[3], byte(el.To.Port()>>8), byte(el.To.Port()), 0, 0)
+			out[i] = nft.SetElement{Key: key, Val: buf[len(buf)-8 : len(buf) : len(buf)]}
+			continue
+		}
+		out[i] = nft.SetElement{Key: key, VerdictData: verdictExpr(el.Verdict).(*expr.Verdict)}
 	}
 	return out
 }

@@ -14,13 +14,43 @@ import (
 // kernel hold. It is built by [Build], printed by [Ruleset.String] in nft's
 // syntax (for golden files and `svcnet agent --dump`), walked by [Trace], and
 // programmed by the [Proxier] over netlink.
+//
+// It is kept in groups, one per service port plus a fixed one, so that a sync
+// can tell what changed by comparing groups (a [Builder] hands back the same
+// *Group for a port that did not change) instead of walking every element.
 type Ruleset struct {
-	Table  string
-	Chains []*Chain
-	// Maps are verdict maps with concatenated keys.
+	Table string
+	// Maps declares the table's maps; their elements are in the groups.
 	Maps []*Map
-	// Sets are plain address sets (nodeport addresses, affinity).
-	Sets []*Set
+	// Fixed holds what no single service port owns: the base and policy
+	// chains, the shared dispatch chains of the endpoint counts in use, and the
+	// plain sets.
+	Fixed *Group
+	// Ports has one group per service port, in the snapshot's order.
+	Ports []*Group
+
+	flat *flatRuleset
+}
+
+// Group is what one service port (or the fixed part) adds to the table.
+type Group struct {
+	// Name is the port's ID (namespace/name/protocol/port); "" for the fixed group.
+	Name   string
+	Chains []*Chain
+	// Sets are affinity sets (and, in the fixed group, the plain sets).
+	Sets     []*Set
+	Elements []MapElement
+	// Hairpin are endpoint addresses for the hairpin set; several groups may
+	// name one address.
+	Hairpin []netip.Addr
+	// uses are the dispatch sets the group's elements are in.
+	uses []dispatch
+}
+
+// MapElement is an element of the named map.
+type MapElement struct {
+	Map string
+	Element
 }
 
 // Chain is a named chain; Hook is set for base chains.
@@ -28,6 +58,12 @@ type Chain struct {
 	Name  string
 	Hook  *Hook
 	Rules []Rule
+	// Linger: an incremental sync that no longer needs the chain leaves it in
+	// the kernel (unreferenced) until the next full sync, and takes it back as
+	// it is if it is needed again. A picker chain's rules read the endpoint
+	// map, and each time such a rule is added the kernel checks every element
+	// of that map.
+	Linger bool
 	// text caches the rules' text once a sync has computed it; a Chain is not
 	// changed after it is built.
 	text string
@@ -63,12 +99,19 @@ const (
 	KeyDaddr KeyField = iota
 	KeyL4Proto
 	KeyDport
+	// KeyIndex is a random number drawn by numgen: the index of an endpoint.
+	KeyIndex
 )
 
-// Map is a verdict map keyed by a concatenation of KeyFields.
+// Map is keyed by a concatenation of KeyFields; its data is a verdict, or for
+// an Endpoints map an endpoint's address and port, and a Set has none.
 type Map struct {
-	Name     string
-	Key      []KeyField
+	Name      string
+	Key       []KeyField
+	Endpoints bool
+	Set       bool
+	// Elements are filled only in a flattened ruleset (printing, tracing); a
+	// built ruleset keeps them in its groups.
 	Elements []Element
 }
 
@@ -77,8 +120,11 @@ type Element struct {
 	Addr  netip.Addr // for KeyDaddr
 	Proto corev1.Protocol
 	Port  int32
-	// Verdict is "goto CHAIN" or "drop".
+	Index uint32 // for KeyIndex
+	// Verdict is "goto CHAIN" or "drop", in a verdict map.
 	Verdict Verdict
+	// To is the endpoint, in an Endpoints map.
+	To netip.AddrPort
 }
 
 // Set is a set of IPv4 addresses; Timeout makes it a dynamic affinity set.
@@ -180,6 +226,24 @@ type MapLookup struct {
 	Map string
 }
 
+// DNATMap picks one of Mod endpoints with equal chance: it draws a number below
+// Mod (numgen random) and DNATs to the data of Map under the packet's Key
+// fields and that number. A port with N endpoints has elements 0..N-1, so the
+// table needs one rule per endpoint count, not per service port. It applies
+// to Proto only (nft wants a protocol match before a port mapping).
+type DNATMap struct {
+	Proto corev1.Protocol
+	Key   []KeyField
+	Mod   uint32
+	Map   string
+}
+
+// MatchKeySet matches when the packet's Key fields are in Set (a Map with Set).
+type MatchKeySet struct {
+	Key []KeyField
+	Set string
+}
+
 // MatchNumgen draws a random number below Mod and matches when it is 0. A chain
 // of rules with Mod N, N-1, ..., 2 and a final unconditional one picks each of N
 // targets with equal chance, with no set for the kernel to resolve (anonymous
@@ -240,7 +304,11 @@ func (Masquerade) text() string { return "masquerade fully-random" }
 func (d DNAT) text() string {
 	return fmt.Sprintf("meta l4proto %s dnat to %s", protoName(d.Proto), d.To)
 }
-func (m MapLookup) text() string      { return keyText(m.Key) + " vmap @" + m.Map }
+func (m MapLookup) text() string   { return keyText(m.Key) + " vmap @" + m.Map }
+func (m MatchKeySet) text() string { return keyText(m.Key) + " @" + m.Set }
+func (d DNATMap) text() string {
+	return fmt.Sprintf("meta l4proto %s dnat ip to %s . numgen random mod %d map @%s", protoName(d.Proto), keyText(d.Key), d.Mod, d.Map)
+}
 func (n MatchNumgen) text() string    { return fmt.Sprintf("numgen random mod %d 0", n.Mod) }
 func (a AffinityUpdate) text() string { return "update @" + a.Set + " { ip saddr }" }
 func (d Do) text() string             { return d.Verdict.String() }
@@ -251,6 +319,9 @@ var keyFieldText = map[KeyField][2]string{
 	KeyDaddr:   {"ip daddr", "ipv4_addr"},
 	KeyL4Proto: {"meta l4proto", "inet_proto"},
 	KeyDport:   {"th dport", "inet_service"},
+	// Only an Endpoints map has an index, and it is printed with typeof (the
+	// modulus there is for show; nft has no type name for a bare integer).
+	KeyIndex: {"numgen random mod 65536", ""},
 }
 
 // keyJoin joins the expressions (which 0) or set types (which 1) of key.
@@ -293,9 +364,10 @@ type elemKey struct {
 	addr  netip.Addr
 	proto corev1.Protocol
 	port  int32
+	index uint32
 }
 
-func (e Element) id() elemKey { return elemKey{e.Addr, e.Proto, e.Port} }
+func (e Element) id() elemKey { return elemKey{e.Addr, e.Proto, e.Port, e.Index} }
 
 func compareElements(x, y Element) int {
 	if c := x.Addr.Compare(y.Addr); c != 0 {
@@ -304,7 +376,10 @@ func compareElements(x, y Element) int {
 	if c := strings.Compare(string(x.Proto), string(y.Proto)); c != 0 {
 		return c
 	}
-	return int(x.Port) - int(y.Port)
+	if c := int(x.Port) - int(y.Port); c != 0 {
+		return c
+	}
+	return int(x.Index) - int(y.Index)
 }
 
 func (e Element) key(fields []KeyField) string {
@@ -317,16 +392,76 @@ func (e Element) key(fields []KeyField) string {
 			parts = append(parts, protoName(e.Proto))
 		case KeyDport:
 			parts = append(parts, fmt.Sprint(e.Port))
+		case KeyIndex:
+			parts = append(parts, fmt.Sprint(e.Index))
 		}
 	}
 	return strings.Join(parts, " . ")
 }
 
+// flatRuleset is a ruleset with its groups merged: every chain, map (with its
+// elements, sorted) and set (the hairpin set filled), for printing, tracing and
+// validating. Building it walks everything, so syncs never do.
+type flatRuleset struct {
+	table  string
+	chains []*Chain
+	maps   []*Map
+	sets   []*Set
+	byName map[string]*Chain
+}
+
+// flatten merges the groups of rs; the result is cached.
+func (rs *Ruleset) flatten() *flatRuleset {
+	if rs.flat != nil {
+		return rs.flat
+	}
+	f := &flatRuleset{table: rs.Table, byName: map[string]*Chain{}}
+	groups := append([]*Group{rs.Fixed}, rs.Ports...)
+	maps := map[string]*Map{}
+	for _, m := range rs.Maps {
+		c := &Map{Name: m.Name, Key: m.Key, Endpoints: m.Endpoints, Set: m.Set}
+		maps[m.Name] = c
+		f.maps = append(f.maps, c)
+	}
+	var hairpin []netip.Addr
+	for _, g := range groups {
+		if g == nil {
+			continue
+		}
+		f.chains = append(f.chains, g.Chains...)
+		f.sets = append(f.sets, g.Sets...)
+		for _, e := range g.Elements {
+			if m := maps[e.Map]; m != nil {
+				m.Elements = append(m.Elements, e.Element)
+			}
+		}
+		hairpin = append(hairpin, g.Hairpin...)
+	}
+	for _, m := range f.maps {
+		slices.SortFunc(m.Elements, compareElements)
+	}
+	slices.SortFunc(hairpin, netip.Addr.Compare)
+	hairpin = slices.Compact(hairpin)
+	for i, s := range f.sets {
+		if s.Name == setHairpin {
+			c := *s
+			c.Elements = hairpin
+			f.sets[i] = &c
+		}
+	}
+	for _, c := range f.chains {
+		f.byName[c.Name] = c
+	}
+	rs.flat = f
+	return f
+}
+
 // String prints the ruleset in nft's input syntax: `nft -f` would accept it.
 func (rs *Ruleset) String() string {
+	f := rs.flatten()
 	var b strings.Builder
-	fmt.Fprintf(&b, "table ip %s {\n", rs.Table)
-	for _, s := range rs.Sets {
+	fmt.Fprintf(&b, "table ip %s {\n", f.table)
+	for _, s := range f.sets {
 		typ := "ipv4_addr"
 		if s.Pairs {
 			typ = "ipv4_addr . ipv4_addr"
@@ -347,8 +482,15 @@ func (rs *Ruleset) String() string {
 		}
 		b.WriteString("\t}\n\n")
 	}
-	for _, m := range rs.Maps {
-		fmt.Fprintf(&b, "\tmap %s {\n\t\ttype %s : verdict\n", m.Name, keyTypeText(m.Key))
+	for _, m := range f.maps {
+		switch {
+		case m.Endpoints:
+			fmt.Fprintf(&b, "\tmap %s {\n\t\ttypeof %s : ip daddr . th dport\n", m.Name, keyText(m.Key))
+		case m.Set:
+			fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", m.Name, keyTypeText(m.Key))
+		default:
+			fmt.Fprintf(&b, "\tmap %s {\n\t\ttype %s : verdict\n", m.Name, keyTypeText(m.Key))
+		}
 		if len(m.Elements) > 0 {
 			b.WriteString("\t\telements = {")
 			for i, e := range m.Elements {
@@ -356,13 +498,20 @@ func (rs *Ruleset) String() string {
 				if i == len(m.Elements)-1 {
 					sep = " }"
 				}
-				fmt.Fprintf(&b, "\n\t\t\t%s : %s%s", e.key(m.Key), e.Verdict, sep)
+				data := " : " + e.Verdict.String()
+				switch {
+				case m.Endpoints:
+					data = " : " + e.To.Addr().String() + " . " + fmt.Sprint(e.To.Port())
+				case m.Set:
+					data = ""
+				}
+				fmt.Fprintf(&b, "\n\t\t\t%s%s%s", e.key(m.Key), data, sep)
 			}
 			b.WriteString("\n")
 		}
 		b.WriteString("\t}\n\n")
 	}
-	for i, c := range rs.Chains {
+	for i, c := range f.chains {
 		fmt.Fprintf(&b, "\tchain %s {\n", c.Name)
 		if c.Hook != nil {
 			fmt.Fprintf(&b, "\t\ttype %s hook %s priority %d; policy accept;\n", c.Hook.Type, c.Hook.Hook, c.Hook.Priority)
@@ -371,7 +520,7 @@ func (rs *Ruleset) String() string {
 			fmt.Fprintf(&b, "\t\t%s\n", r)
 		}
 		b.WriteString("\t}\n")
-		if i < len(rs.Chains)-1 {
+		if i < len(f.chains)-1 {
 			b.WriteString("\n")
 		}
 	}
@@ -380,28 +529,22 @@ func (rs *Ruleset) String() string {
 }
 
 // chain returns the named chain, or nil.
-func (rs *Ruleset) chain(name string) *Chain {
-	i := slices.IndexFunc(rs.Chains, func(c *Chain) bool { return c.Name == name })
-	if i < 0 {
-		return nil
-	}
-	return rs.Chains[i]
-}
+func (f *flatRuleset) chain(name string) *Chain { return f.byName[name] }
 
 // lookupMap returns the named map, or nil.
-func (rs *Ruleset) lookupMap(name string) *Map {
-	i := slices.IndexFunc(rs.Maps, func(m *Map) bool { return m.Name == name })
+func (f *flatRuleset) lookupMap(name string) *Map {
+	i := slices.IndexFunc(f.maps, func(m *Map) bool { return m.Name == name })
 	if i < 0 {
 		return nil
 	}
-	return rs.Maps[i]
+	return f.maps[i]
 }
 
 // lookupSet returns the named set, or nil.
-func (rs *Ruleset) lookupSet(name string) *Set {
-	i := slices.IndexFunc(rs.Sets, func(s *Set) bool { return s.Name == name })
+func (f *flatRuleset) lookupSet(name string) *Set {
+	i := slices.IndexFunc(f.sets, func(s *Set) bool { return s.Name == name })
 	if i < 0 {
 		return nil
 	}
-	return rs.Sets[i]
+	return f.sets[i]
 }

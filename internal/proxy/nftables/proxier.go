@@ -27,27 +27,58 @@ type Proxier struct {
 	applied *tableState
 }
 
-// tableState is the fingerprint of a ruleset: what an incremental sync diffs against.
+// tableState is what the last sync left in the kernel, as the groups it
+// programmed: what an incremental sync diffs against.
 type tableState struct {
-	chains map[string]string              // name -> rules text
-	maps   map[string]map[elemKey]Element // map -> element key -> element
-	sets   map[string]*Set
+	maps  map[string]*Map
+	fixed *Group
+	ports map[string]*Group
+	// order are the port groups of the last sync, in order.
+	order []*Group
+	// hairpin counts the groups that name each address of the hairpin set.
+	hairpin map[netip.Addr]int
+	// lingering are chains the kernel still holds, unreferenced, that the
+	// ruleset no longer has (see Chain.Linger).
+	lingering map[string]*Chain
+	// mapLen and mapCap are each map's number of elements and the most the
+	// kernel lets it hold.
+	mapLen map[string]int
+	mapCap map[string]uint32
 }
 
-func fingerprint(rs *Ruleset) *tableState {
-	st := &tableState{chains: make(map[string]string, len(rs.Chains)), maps: map[string]map[elemKey]Element{}, sets: map[string]*Set{}}
-	for _, c := range rs.Chains {
-		st.chains[c.Name] = c.rulesText()
+// minMapSize is the least size a map is created with.
+const minMapSize = 1 << 12
+
+// mapSize is the size a map of n elements is created with: room for twice as
+// many, so that incremental syncs rarely find it full (a full sync then makes
+// it anew, larger).
+func mapSize(n int) uint32 {
+	size := uint32(minMapSize)
+	for int(size) < 2*n {
+		size <<= 1
 	}
+	return size
+}
+
+// errMapFull stops an incremental sync that would overfill a map.
+var errMapFull = errors.New("a map would be over its size")
+
+// newState is the state after rs is programmed whole.
+func newState(rs *Ruleset) *tableState {
+	st := &tableState{maps: make(map[string]*Map, len(rs.Maps)), fixed: rs.Fixed,
+		ports: make(map[string]*Group, len(rs.Ports)), hairpin: map[netip.Addr]int{},
+		mapLen: map[string]int{}, mapCap: map[string]uint32{}, lingering: map[string]*Chain{}}
 	for _, m := range rs.Maps {
-		els := make(map[elemKey]Element, len(m.Elements))
-		for _, e := range m.Elements {
-			els[e.id()] = e
-		}
-		st.maps[m.Name] = els
+		st.maps[m.Name] = m
 	}
-	for _, s := range rs.Sets {
-		st.sets[s.Name] = s
+	for _, g := range rs.Ports {
+		st.ports[g.Name] = g
+	}
+	st.order = rs.Ports
+	for _, g := range append([]*Group{rs.Fixed}, rs.Ports...) {
+		for _, a := range g.Hairpin {
+			st.hairpin[a]++
+		}
 	}
 	return st
 }
@@ -122,27 +153,34 @@ func (p *Proxier) Sync(rs *Ruleset, full bool) (SyncStats, error) {
 	defer p.mu.Unlock()
 	// rs is not validated here: the kernel checks every reference and refuses
 	// the whole batch if one is dangling (tests call Validate on what Build makes).
-	want := fingerprint(rs)
-	var stats SyncStats
-	var err error
-	if full || p.applied == nil {
-		stats, err = p.fullSync(rs, want)
-	} else {
-		stats, err = p.incrementalSync(rs, want)
+	if !full && p.applied != nil {
+		// The incremental sync updates p.applied as it goes; a failure
+		// leaves it unknown, and the next sync is a full one.
+		stats, err := p.incrementalSync(rs)
+		if err == nil || !errors.Is(err, errMapFull) {
+			if err != nil {
+				p.applied = nil
+			}
+			return stats, err
+		}
 	}
+	st := newState(rs)
+	stats, err := p.fullSync(rs, st)
 	if err != nil {
 		p.applied = nil
 		return stats, err
 	}
-	p.applied = want
+	p.applied = st
 	return stats, nil
 }
 
 func (p *Proxier) encoder() *encoder { return &encoder{conn: p.w.conn, table: p.table} }
 
-// fullSync rewrites every chain and map of rs, and deletes whatever else the
-// table holds. Affinity sets that stay are kept with their entries.
-func (p *Proxier) fullSync(rs *Ruleset, want *tableState) (SyncStats, error) {
+// fullSync rewrites every chain, map and plain set of rs, and deletes
+// whatever else the table holds. Affinity sets that stay are kept with their
+// entries.
+// It records the maps' lengths and sizes in st.
+func (p *Proxier) fullSync(rs *Ruleset, st *tableState) (SyncStats, error) {
 	stats := SyncStats{Full: true}
 	have := kernelObjects{chains: map[string]*nft.Chain{}, sets: map[string]*nft.Set{}}
 	if err := p.listKernel(&have); err != nil {
@@ -161,34 +199,106 @@ func (p *Proxier) fullSync(rs *Ruleset, want *tableState) (SyncStats, error) {
 			p.w.conn.FlushSet(s)
 		}
 	}
-	chains := map[string]*nft.Chain{}
-	for _, c := range rs.Chains {
-		chains[c.Name] = p.w.conn.AddChain(e.chain(c))
+	groups := append([]*Group{rs.Fixed}, rs.Ports...)
+	counts := map[string]int{}
+	for _, g := range groups {
+		for _, me := range g.Elements {
+			counts[me.Map]++
+		}
 	}
-	if err := p.addSetsAndMaps(e, rs, have.sets); err != nil {
-		return stats, err
-	}
-	for _, c := range rs.Chains {
-		for _, r := range c.Rules {
-			if err := e.rule(chains[c.Name], r); err != nil {
-				return stats, err
+	st.mapLen, st.mapCap = counts, map[string]uint32{}
+	wantChains, wantSets := map[string]bool{}, map[string]bool{}
+	for _, m := range rs.Maps {
+		wantSets[m.Name] = true
+		if old, ok := have.sets[m.Name]; ok && old.IsMap == !m.Set {
+			if old.Size != 0 && int(old.Size) >= counts[m.Name] {
+				st.mapCap[m.Name] = old.Size
+				continue
 			}
 		}
-		stats.ChainsWritten++
+		if old, ok := have.sets[m.Name]; ok {
+			// Too small, made without a size (by an older svcnet), or of
+			// another kind: made anew. Nothing refers to it any more (every
+			// chain was flushed above).
+			p.w.conn.DelSet(old)
+		}
+		size := mapSize(counts[m.Name])
+		st.mapCap[m.Name] = size
+		if err := p.w.conn.AddSet(e.sizedMap(m, size), nil); err != nil {
+			return stats, fmt.Errorf("add map %s: %w", m.Name, err)
+		}
 	}
-	if err := p.addAllElements(e, rs, &stats); err != nil {
-		return stats, err
+	chains := map[string]*nft.Chain{}
+	hairpin := map[netip.Addr]bool{}
+	var hairpinSet *Set
+	for _, g := range groups {
+		for _, c := range g.Chains {
+			wantChains[c.Name] = true
+			chains[c.Name] = p.w.conn.AddChain(e.chain(c))
+		}
+		for _, s := range g.Sets {
+			wantSets[s.Name] = true
+			set := e.addrSet(s)
+			if _, ok := have.sets[s.Name]; !ok {
+				if err := p.w.conn.AddSet(set, nil); err != nil {
+					return stats, fmt.Errorf("add set %s: %w", s.Name, err)
+				}
+			}
+			if s.Name == setHairpin {
+				hairpinSet = s
+			}
+			if err := p.addElements(set, addrElements(s, s.Elements)); err != nil {
+				return stats, fmt.Errorf("fill set %s: %w", s.Name, err)
+			}
+		}
+		for _, a := range g.Hairpin {
+			hairpin[a] = true
+		}
+	}
+	for _, g := range groups {
+		for _, c := range g.Chains {
+			for _, r := range c.Rules {
+				if err := e.rule(chains[c.Name], r); err != nil {
+					return stats, err
+				}
+			}
+			stats.ChainsWritten++
+		}
+	}
+	// Elements by map, in slices sized up front (hundreds of thousands of
+	// them at 30,000 Services).
+	els := make(map[string][]Element, len(counts))
+	for m, n := range counts {
+		els[m] = make([]Element, 0, n)
+	}
+	for _, g := range groups {
+		for _, me := range g.Elements {
+			els[me.Map] = append(els[me.Map], me.Element)
+		}
+	}
+	for _, m := range rs.Maps {
+		if err := p.addElements(e.mapSet(m), mapElements(m, els[m.Name])); err != nil {
+			return stats, fmt.Errorf("fill map %s: %w", m.Name, err)
+		}
+		stats.ElementsAdded += len(els[m.Name])
+	}
+	if hairpinSet != nil && len(hairpin) > 0 {
+		addrs := make([]netip.Addr, 0, len(hairpin))
+		for a := range hairpin {
+			addrs = append(addrs, a)
+		}
+		if err := p.addElements(e.addrSet(hairpinSet), addrElements(hairpinSet, addrs)); err != nil {
+			return stats, fmt.Errorf("fill set %s: %w", setHairpin, err)
+		}
 	}
 	for name, c := range have.chains {
-		if _, ok := want.chains[name]; !ok {
+		if !wantChains[name] {
 			p.w.conn.DelChain(c)
 			stats.ChainsDeleted++
 		}
 	}
 	for name, s := range have.sets {
-		_, isSet := want.sets[name]
-		_, isMap := want.maps[name]
-		if !isSet && !isMap {
+		if !wantSets[name] {
 			p.w.conn.DelSet(s)
 		}
 	}
@@ -234,107 +344,258 @@ func (p *Proxier) listKernel(have *kernelObjects) error {
 	return nil
 }
 
-// addSetsAndMaps creates the sets and maps of rs that the kernel lacks, and
-// fills the nodeport address set. Existing affinity sets keep their entries.
-func (p *Proxier) addSetsAndMaps(e *encoder, rs *Ruleset, have map[string]*nft.Set) error {
-	for _, m := range rs.Maps {
-		if old, ok := have[m.Name]; ok && old.IsMap {
-			continue
-		}
-		if err := p.w.conn.AddSet(e.mapSet(m), nil); err != nil {
-			return fmt.Errorf("add map %s: %w", m.Name, err)
-		}
-	}
-	for _, s := range rs.Sets {
-		set := e.addrSet(s)
-		if _, ok := have[s.Name]; !ok {
-			if err := p.w.conn.AddSet(set, nil); err != nil {
-				return fmt.Errorf("add set %s: %w", s.Name, err)
-			}
-		}
-		if len(s.Elements) > 0 {
-			if err := p.addElements(set, addrElements(s, s.Elements)); err != nil {
-				return fmt.Errorf("fill set %s: %w", s.Name, err)
-			}
-		}
-	}
-	return nil
+// delta is what an incremental sync sends, gathered before anything is
+// encoded so that the batch can be ordered: objects exist before anything
+// refers to them, and references go before what they refer to.
+type delta struct {
+	newMaps   []*Map
+	newSets   []*Set
+	newChains []*Chain
+	// write are chains whose rules are (re)written; flush those that existed.
+	write, flush []*Chain
+	delChains    []string
+	delSets      []*Set
+	addEls       map[string][]Element
+	delEls       map[string][]Element
+	// setAdds and setDels are elements of plain sets (node port addresses,
+	// hairpin), by set.
+	// lingering are chains left in the kernel unreferenced (the table state's
+	// map, updated in place).
+	lingering map[string]*Chain
+	// goneMaps are maps and dispatch sets no longer wanted.
+	goneMaps         []*Map
+	setAdds, setDels map[*Set][]netip.Addr
+	// hairpinWas records, for each hairpin address whose count of groups
+	// changed, whether the set held it before the sync.
+	hairpinWas map[netip.Addr]bool
+	hairpinSet *Set
 }
 
-func (p *Proxier) addAllElements(e *encoder, rs *Ruleset, stats *SyncStats) error {
-	for _, m := range rs.Maps {
-		if len(m.Elements) == 0 {
+// group adds to d what turns group old into group nw (either may be nil),
+// counting hairpin addresses in refs.
+func (d *delta) group(old, nw *Group, refs map[netip.Addr]int) {
+	var oldChains map[string]*Chain
+	if old != nil {
+		oldChains = make(map[string]*Chain, len(old.Chains))
+		for _, c := range old.Chains {
+			oldChains[c.Name] = c
+		}
+	}
+	newChains := map[string]bool{}
+	if nw != nil {
+		for _, c := range nw.Chains {
+			newChains[c.Name] = true
+			o, ok := oldChains[c.Name]
+			if !ok {
+				if o, ok = d.lingering[c.Name]; ok {
+					delete(d.lingering, c.Name)
+				}
+			}
+			switch {
+			case !ok:
+				d.newChains = append(d.newChains, c)
+				d.write = append(d.write, c)
+			case o != c && o.rulesText() != c.rulesText():
+				d.flush = append(d.flush, c)
+				d.write = append(d.write, c)
+			}
+		}
+	}
+	for name, c := range oldChains {
+		if newChains[name] {
 			continue
 		}
-		if err := p.addElements(e.mapSet(m), mapElements(m, m.Elements)); err != nil {
-			return fmt.Errorf("fill map %s: %w", m.Name, err)
+		if c.Linger {
+			d.lingering[name] = c
+			continue
 		}
-		stats.ElementsAdded += len(m.Elements)
+		d.delChains = append(d.delChains, name)
 	}
-	return nil
+
+	oldSets := map[string]*Set{}
+	if old != nil {
+		for _, s := range old.Sets {
+			oldSets[s.Name] = s
+		}
+	}
+	if nw != nil {
+		for _, s := range nw.Sets {
+			o, ok := oldSets[s.Name]
+			delete(oldSets, s.Name)
+			if s.Name == setHairpin {
+				d.hairpinSet = s
+			}
+			if !ok {
+				d.newSets = append(d.newSets, s)
+			}
+			if s.Timeout == 0 {
+				var before []netip.Addr
+				if ok {
+					before = o.Elements
+				}
+				gone, added := diffAddrs(before, s.Elements)
+				d.setDels[s] = append(d.setDels[s], gone...)
+				d.setAdds[s] = append(d.setAdds[s], added...)
+			}
+		}
+	}
+	for _, s := range oldSets {
+		d.delSets = append(d.delSets, s)
+	}
+
+	type elID struct {
+		m  string
+		id elemKey
+	}
+	oldEls := map[elID]Element{}
+	if old != nil {
+		for _, me := range old.Elements {
+			oldEls[elID{me.Map, me.id()}] = me.Element
+		}
+	}
+	if nw != nil {
+		for _, me := range nw.Elements {
+			k := elID{me.Map, me.id()}
+			o, ok := oldEls[k]
+			delete(oldEls, k)
+			if ok && o == me.Element {
+				continue
+			}
+			if ok {
+				d.delEls[me.Map] = append(d.delEls[me.Map], o)
+			}
+			d.addEls[me.Map] = append(d.addEls[me.Map], me.Element)
+		}
+	}
+	for k, o := range oldEls {
+		d.delEls[k.m] = append(d.delEls[k.m], o)
+	}
+
+	count := func(a netip.Addr, by int) {
+		if _, ok := d.hairpinWas[a]; !ok {
+			d.hairpinWas[a] = refs[a] > 0
+		}
+		if refs[a] += by; refs[a] <= 0 {
+			delete(refs, a)
+		}
+	}
+	if old != nil {
+		for _, a := range old.Hairpin {
+			count(a, -1)
+		}
+	}
+	if nw != nil {
+		for _, a := range nw.Hairpin {
+			count(a, 1)
+		}
+	}
 }
 
-// incrementalSync sends only what differs from the last sync.
-func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, error) {
+func newDelta() *delta {
+	return &delta{addEls: map[string][]Element{}, delEls: map[string][]Element{},
+		setAdds: map[*Set][]netip.Addr{}, setDels: map[*Set][]netip.Addr{}, hairpinWas: map[netip.Addr]bool{}}
+}
+
+// diff gathers what turns have into rs, and updates have to rs.
+func (d *delta) diff(have *tableState, rs *Ruleset) {
+	d.lingering = have.lingering
+	want := make(map[string]bool, len(rs.Maps))
+	for _, m := range rs.Maps {
+		want[m.Name] = true
+		if _, ok := have.maps[m.Name]; !ok {
+			d.newMaps = append(d.newMaps, m)
+			have.maps[m.Name] = m
+		}
+	}
+	for name, m := range have.maps {
+		if !want[name] {
+			d.goneMaps = append(d.goneMaps, m)
+			delete(have.maps, name)
+			delete(have.mapLen, name)
+			delete(have.mapCap, name)
+		}
+	}
+	if have.fixed != rs.Fixed {
+		d.group(have.fixed, rs.Fixed, have.hairpin)
+		have.fixed = rs.Fixed
+	}
+	j := 0 // position in have.order
+	for _, g := range rs.Ports {
+		// Groups a Builder kept come in the same order as last time: most
+		// are found by pointer, without hashing their names.
+		switch {
+		case j < len(have.order) && have.order[j] == g:
+			j++
+			continue
+		case j+1 < len(have.order) && have.order[j+1] == g: // one port went
+			j += 2
+			continue
+		}
+		if old := have.ports[g.Name]; old != g {
+			d.group(old, g, have.hairpin)
+			have.ports[g.Name] = g
+		}
+		if j < len(have.order) && have.order[j].Name == g.Name { // changed in place
+			j++
+		}
+	}
+	have.order = rs.Ports
+	// Only when ports went is a set of the wanted names needed (the order of
+	// groups does not matter: deletions go first in the batch, and hairpin
+	// addresses count their net change).
+	if len(have.ports) > len(rs.Ports) {
+		want := make(map[string]bool, len(rs.Ports))
+		for _, g := range rs.Ports {
+			want[g.Name] = true
+		}
+		for name, old := range have.ports {
+			if !want[name] {
+				d.group(old, nil, have.hairpin)
+				delete(have.ports, name)
+			}
+		}
+	}
+	if d.hairpinSet == nil {
+		d.hairpinSet = &Set{Name: setHairpin, Pairs: true}
+	}
+}
+
+// incrementalSync sends only what differs from the last sync: groups that are
+// the same pointers as last time are skipped without a look inside, so a sync
+// costs in proportion to the ports that changed (plus a walk over the ports).
+func (p *Proxier) incrementalSync(rs *Ruleset) (SyncStats, error) {
 	var stats SyncStats
 	have := p.applied
-	e := p.encoder()
-	// New sets and maps.
+	d := newDelta()
+	d.diff(have, rs)
 	for _, m := range rs.Maps {
-		if _, ok := have.maps[m.Name]; !ok {
-			if err := p.w.conn.AddSet(e.mapSet(m), nil); err != nil {
-				return stats, fmt.Errorf("add map %s: %w", m.Name, err)
-			}
+		n := have.mapLen[m.Name] + len(d.addEls[m.Name]) - len(d.delEls[m.Name])
+		if cp, ok := have.mapCap[m.Name]; ok && n > int(cp) {
+			return stats, fmt.Errorf("map %s: %d elements: %w", m.Name, n, errMapFull)
+		}
+		have.mapLen[m.Name] = n
+	}
+	e := p.encoder()
+	for _, m := range d.newMaps {
+		size := mapSize(len(d.addEls[m.Name]))
+		have.mapCap[m.Name] = size
+		if err := p.w.conn.AddSet(e.sizedMap(m, size), nil); err != nil {
+			return stats, fmt.Errorf("add map %s: %w", m.Name, err)
 		}
 	}
-	for _, s := range rs.Sets {
-		old, ok := have.sets[s.Name]
-		set := e.addrSet(s)
-		if !ok {
-			if err := p.w.conn.AddSet(set, nil); err != nil {
-				return stats, fmt.Errorf("add set %s: %w", s.Name, err)
-			}
-		}
-		if s.Timeout == 0 {
-			var before []netip.Addr
-			if ok {
-				before = old.Elements
-			}
-			gone, added := diffAddrs(before, s.Elements)
-			if err := p.deleteElements(set, addrElements(s, gone)); err != nil {
-				return stats, fmt.Errorf("delete elements of set %s: %w", s.Name, err)
-			}
-			if err := p.addElements(set, addrElements(s, added)); err != nil {
-				return stats, fmt.Errorf("add elements to set %s: %w", s.Name, err)
-			}
+	for _, s := range d.newSets {
+		if err := p.w.conn.AddSet(e.addrSet(s), nil); err != nil {
+			return stats, fmt.Errorf("add set %s: %w", s.Name, err)
 		}
 	}
 	// New chains exist (empty) before anything refers to them.
 	chains := map[string]*nft.Chain{}
-	for _, c := range rs.Chains {
-		ch := e.chain(c)
-		if _, ok := have.chains[c.Name]; !ok {
-			ch = p.w.conn.AddChain(ch)
-		}
-		chains[c.Name] = ch
+	for _, c := range d.newChains {
+		chains[c.Name] = p.w.conn.AddChain(e.chain(c))
 	}
 	// Map elements that go away or change, before the chains they name go.
-	adds := map[string][]Element{}
 	for _, m := range rs.Maps {
-		old := have.maps[m.Name]
-		var dels []Element
-		for k, el := range old {
-			if nw, ok := want.maps[m.Name][k]; !ok || nw.Verdict != el.Verdict {
-				dels = append(dels, el)
-			}
-		}
-		for _, nw := range m.Elements {
-			k := nw.id()
-			if el, ok := old[k]; !ok || el.Verdict != nw.Verdict {
-				adds[m.Name] = append(adds[m.Name], nw)
-			}
-		}
-		if len(dels) > 0 {
+		if dels := d.delEls[m.Name]; len(dels) > 0 {
 			if err := p.deleteElements(e.mapSet(m), mapElements(m, dels)); err != nil {
 				return stats, fmt.Errorf("delete elements of map %s: %w", m.Name, err)
 			}
@@ -342,13 +603,12 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 		}
 	}
 	// Chains whose rules changed are rewritten whole.
-	for _, c := range rs.Chains {
-		if old, ok := have.chains[c.Name]; ok && old == want.chains[c.Name] {
-			continue
-		}
-		if _, ok := have.chains[c.Name]; ok {
-			p.w.conn.FlushChain(chains[c.Name])
-		}
+	for _, c := range d.flush {
+		ch := e.chain(c)
+		chains[c.Name] = ch
+		p.w.conn.FlushChain(ch)
+	}
+	for _, c := range d.write {
 		for _, r := range c.Rules {
 			if err := e.rule(chains[c.Name], r); err != nil {
 				return stats, err
@@ -357,31 +617,54 @@ func (p *Proxier) incrementalSync(rs *Ruleset, want *tableState) (SyncStats, err
 		stats.ChainsWritten++
 	}
 	for _, m := range rs.Maps {
-		if len(adds[m.Name]) == 0 {
-			continue
+		if adds := d.addEls[m.Name]; len(adds) > 0 {
+			if err := p.addElements(e.mapSet(m), mapElements(m, adds)); err != nil {
+				return stats, fmt.Errorf("add elements to map %s: %w", m.Name, err)
+			}
+			stats.ElementsAdded += len(adds)
 		}
-		if err := p.addElements(e.mapSet(m), mapElements(m, adds[m.Name])); err != nil {
-			return stats, fmt.Errorf("add elements to map %s: %w", m.Name, err)
+	}
+	for s, gone := range d.setDels {
+		if err := p.deleteElements(e.addrSet(s), addrElements(s, gone)); err != nil {
+			return stats, fmt.Errorf("delete elements of set %s: %w", s.Name, err)
 		}
-		stats.ElementsAdded += len(adds[m.Name])
+	}
+	for s, added := range d.setAdds {
+		if err := p.addElements(e.addrSet(s), addrElements(s, added)); err != nil {
+			return stats, fmt.Errorf("add elements to set %s: %w", s.Name, err)
+		}
+	}
+	// Hairpin addresses that came or went (an address may have moved between
+	// groups: only the net change counts).
+	var hairpinAdds, hairpinDels []netip.Addr
+	for a, was := range d.hairpinWas {
+		switch now := have.hairpin[a] > 0; {
+		case was && !now:
+			hairpinDels = append(hairpinDels, a)
+		case !was && now:
+			hairpinAdds = append(hairpinAdds, a)
+		}
+	}
+	hp := e.addrSet(d.hairpinSet)
+	if err := p.deleteElements(hp, addrElements(d.hairpinSet, hairpinDels)); err != nil {
+		return stats, fmt.Errorf("delete elements of set %s: %w", setHairpin, err)
+	}
+	if err := p.addElements(hp, addrElements(d.hairpinSet, hairpinAdds)); err != nil {
+		return stats, fmt.Errorf("add elements to set %s: %w", setHairpin, err)
 	}
 	// Chains that go: empty them all first (they may refer to each other).
-	var gone []*nft.Chain
-	for name := range have.chains {
-		if _, ok := want.chains[name]; !ok {
-			c := &nft.Chain{Table: p.table, Name: name}
-			p.w.conn.FlushChain(c)
-			gone = append(gone, c)
-		}
+	for _, name := range d.delChains {
+		p.w.conn.FlushChain(&nft.Chain{Table: p.table, Name: name})
 	}
-	for _, c := range gone {
-		p.w.conn.DelChain(c)
+	for _, name := range d.delChains {
+		p.w.conn.DelChain(&nft.Chain{Table: p.table, Name: name})
 		stats.ChainsDeleted++
 	}
-	for name, s := range have.sets {
-		if _, ok := want.sets[name]; !ok {
-			p.w.conn.DelSet(e.addrSet(s))
-		}
+	for _, s := range d.delSets {
+		p.w.conn.DelSet(e.addrSet(s))
+	}
+	for _, m := range d.goneMaps {
+		p.w.conn.DelSet(e.mapSet(m))
 	}
 	if err := p.w.commit(); err != nil {
 		return stats, fmt.Errorf("incremental sync of table %s: %w", p.table.Name, err)

@@ -47,7 +47,7 @@ func (o Outcome) String() string {
 // may pick (affinity sets are taken as empty, as for a first connection).
 // Outcomes are sorted by their String form.
 func Trace(rs *Ruleset, local []netip.Addr, p Packet) []Outcome {
-	t := &tracer{rs: rs, local: local}
+	t := &tracer{rs: rs.flatten(), local: local}
 	start := state{pkt: p}
 	var out []state
 	if p.FromNode {
@@ -96,7 +96,7 @@ func Trace(rs *Ruleset, local []netip.Addr, p Packet) []Outcome {
 }
 
 type tracer struct {
-	rs    *Ruleset
+	rs    *flatRuleset
 	local []netip.Addr
 }
 
@@ -240,10 +240,42 @@ func (t *tracer) rule(r Rule, s state, depth int) []pathState {
 				s.dnat = st.To
 			}
 			return []pathState{{state: s, done: true}}
+		case DNATMap:
+			// Every number the draw may give: each index with an element
+			// DNATs, a missing one does not match.
+			if s.pkt.Proto != st.Proto {
+				return []pathState{{state: s}}
+			}
+			m := t.rs.lookupMap(st.Map)
+			var out []pathState
+			for i := range st.Mod {
+				j := -1
+				if m != nil {
+					key := Element{Addr: s.dst(), Proto: s.pkt.Proto, Port: t.dport(s), Index: i}.key(m.Key)
+					j = slices.IndexFunc(m.Elements, func(e Element) bool { return e.key(m.Key) == key })
+				}
+				if j < 0 {
+					out = append(out, pathState{state: s.clone()})
+					continue
+				}
+				next := s.clone()
+				next.dnat = m.Elements[j].To
+				out = append(out, pathState{state: next, done: true})
+			}
+			return out
 		case AffinityUpdate:
 		case RejectTCPReset:
 			s.final = "reject"
 			return []pathState{{state: s, done: true}}
+		case MatchKeySet:
+			m := t.rs.lookupMap(st.Set)
+			if m == nil {
+				return []pathState{{state: s}}
+			}
+			key := Element{Addr: s.dst(), Proto: s.pkt.Proto, Port: t.dport(s)}.key(st.Key)
+			if !slices.ContainsFunc(m.Elements, func(e Element) bool { return e.key(m.Key) == key }) {
+				return []pathState{{state: s}}
+			}
 		case MapLookup:
 			m := t.rs.lookupMap(st.Map)
 			if m == nil {

@@ -1,11 +1,14 @@
 package nftables
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/svcnet/svcnet/internal/proxy"
 )
 
 // TestTrace states where the first packet of a connection ends for every
@@ -64,6 +67,8 @@ func TestTrace(t *testing.T) {
 			want: []string{"dnat 10.244.2.9:80"}},
 		{name: "external Local from the node: cluster semantics, masqueraded", src: nodeIP, dst: nodeIP, port: 30081, fromNode: true,
 			want: []string{"dnat 10.244.2.9:80 masquerade"}},
+		{name: "external Local node port from a pod elsewhere that gets itself: hairpin masqueraded", src: "10.244.2.9", dst: nodeIP, port: 30081,
+			want: []string{"dnat 10.244.2.9:80 masquerade"}},
 		{name: "external Local on the endpoint's node: source kept", node: "node-b", src: outsideCli, dst: "192.0.2.20", port: 80,
 			want: []string{"dnat 10.244.2.9:80"}},
 		{name: "node port without endpoints: rejected", proto: udp, src: outsideCli, dst: nodeIP, port: 30082, want: []string{"reject"}},
@@ -93,5 +98,66 @@ func TestTrace(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEvenSpread checks that every endpoint of a port has the same chance: the
+// port's pick draws a number below N and the endpoint map holds exactly one
+// element per number, each a different endpoint, for 1 to 12 endpoints, for
+// ClusterIP and node port traffic.
+func TestEvenSpread(t *testing.T) {
+	for n := 1; n <= 12; n++ {
+		sp := port("default", fmt.Sprintf("spread-%d", n), "", corev1.ProtocolTCP, "10.96.1.1", 80)
+		sp.NodePort = 30100
+		for i := range n {
+			sp.Endpoints = append(sp.Endpoints, ep(fmt.Sprintf("10.244.3.%d", i+1), 8080, "node-b"))
+		}
+		rs := Build(&proxy.Snapshot{Ports: []*proxy.ServicePort{sp}}, fixtureConfig())
+		if err := rs.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		f := rs.flatten()
+		for _, tc := range []struct {
+			vmap, chain string
+			key         Element
+		}{
+			{mapServiceIPs, fmt.Sprintf("clusterip-%d", n), Element{Addr: sp.ClusterIP, Proto: "TCP", Port: 80}},
+			{mapServiceNodePorts, fmt.Sprintf("nodeport-%d", n), Element{Proto: "TCP", Port: 30100}},
+		} {
+			// The port's key is in the dispatch set of the picker for n.
+			vm := f.lookupMap(tc.vmap + "__" + tc.chain)
+			if vm == nil || !slices.ContainsFunc(vm.Elements, func(e Element) bool { return e.key(vm.Key) == tc.key.key(vm.Key) }) {
+				t.Fatalf("%d endpoints: %s does not send %v to %s", n, tc.vmap, tc.key, tc.chain)
+			}
+			var pick *DNATMap
+			for _, r := range f.chain(tc.chain).Rules {
+				if d, ok := r[len(r)-1].(DNATMap); ok && d.Proto == "TCP" {
+					pick = &d
+				}
+			}
+			if pick == nil || pick.Mod != uint32(n) {
+				t.Fatalf("%d endpoints: chain %s draws %+v; want mod %d", n, tc.chain, pick, n)
+			}
+			m := f.lookupMap(pick.Map)
+			got := map[uint32]netip.AddrPort{}
+			seen := map[netip.AddrPort]bool{}
+			for _, e := range m.Elements {
+				k := e
+				k.Index = 0
+				if k.key(pick.Key) != tc.key.key(pick.Key) {
+					continue
+				}
+				got[e.Index] = e.To
+				seen[e.To] = true
+			}
+			for idx := range uint32(n) {
+				if _, ok := got[idx]; !ok {
+					t.Errorf("%d endpoints, %s: no endpoint for draw %d", n, tc.chain, idx)
+				}
+			}
+			if len(got) != n || len(seen) != n {
+				t.Errorf("%d endpoints, %s: draws %v; want %d draws to %d different endpoints", n, tc.chain, got, n, n)
+			}
+		}
 	}
 }
