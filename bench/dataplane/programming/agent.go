@@ -58,6 +58,9 @@ func startAgent(node *ns, binary, dir, token, caFile string, n int) (*agent, err
 		"--certificate-authority", caFile, "--node-name", nodeName, "--node-ip", nodeIP,
 		"--pod-cidr", podCIDR, "--cluster-cidr", cluster, "--nftables-table", nftTable,
 		"--healthz-bind-address", "127.0.0.1:10256", "--metrics-bind-address", "127.0.0.1:10249",
+		// The data plane alone: cluster DNS (bench/dns) would add its own
+		// caches to the agent's memory and its own work to every change.
+		"--dns=false",
 		"--log-level", "debug")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
