@@ -83,7 +83,13 @@ type Agent struct {
 	lastSync   time.Time // last successful sync
 	lastChange time.Time // first change not yet synced; zero when in step
 	snapshot   *proxy.Snapshot
+	// dirty names the Services (namespace, name) whose object or slices
+	// changed since the last sync.
+	dirty map[[2]string]struct{}
 }
+
+// sliceServiceIndex indexes slices by namespace/service name.
+const sliceServiceIndex = "service"
 
 // New wires an agent to the API through client and to the node through plane.
 // A nil plane makes an agent without a data plane: it registers the node and
@@ -104,14 +110,75 @@ func New(cfg Config, client kubernetes.Interface, plane DataPlane, reg prometheu
 	a.services = a.factory.Core().V1().Services().Informer()
 	a.slices = a.factory.Discovery().V1().EndpointSlices().Informer()
 	a.synced = []cache.InformerSynced{a.services.HasSynced, a.slices.HasSynced}
-	handler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { a.markChanged() },
-		UpdateFunc: func(old, cur any) { a.markChanged() },
-		DeleteFunc: func(any) { a.markChanged() },
+	_ = a.slices.AddIndexers(cache.Indexers{sliceServiceIndex: func(obj any) ([]string, error) {
+		if k, ok := serviceOfSlice(obj); ok {
+			return []string{k[0] + "/" + k[1]}, nil
+		}
+		return nil, nil
+	}})
+	a.dirty = map[[2]string]struct{}{}
+	_, _ = a.services.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { a.markChanged(serviceKey(obj)) },
+		UpdateFunc: func(_, cur any) { a.markChanged(serviceKey(cur)) },
+		DeleteFunc: func(obj any) { a.markChanged(serviceKey(obj)) },
+	})
+	sliceKeys := func(objs ...any) [][2]string {
+		var out [][2]string
+		for _, o := range objs {
+			if k, ok := serviceOfSlice(o); ok {
+				out = append(out, k)
+			}
+		}
+		return out
 	}
-	_, _ = a.services.AddEventHandler(handler)
-	_, _ = a.slices.AddEventHandler(handler)
+	_, _ = a.slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { a.markChanged(sliceKeys(obj)...) },
+		UpdateFunc: func(old, cur any) { a.markChanged(sliceKeys(old, cur)...) },
+		DeleteFunc: func(obj any) { a.markChanged(sliceKeys(obj)...) },
+	})
 	return a
+}
+
+// serviceKey names the Service obj is (or was, for a deletion).
+func serviceKey(obj any) [2]string {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if m, err := meta.Accessor(obj); err == nil {
+		return [2]string{m.GetNamespace(), m.GetName()}
+	}
+	return [2]string{}
+}
+
+// serviceOfSlice names the Service a slice belongs to.
+func serviceOfSlice(obj any) ([2]string, bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok || s.Labels[discoveryv1.LabelServiceName] == "" {
+		return [2]string{}, false
+	}
+	return [2]string{s.Namespace, s.Labels[discoveryv1.LabelServiceName]}, true
+}
+
+// lookup reads a Service and its slices from the informer caches.
+func (a *Agent) lookup(namespace, name string) (*corev1.Service, []*discoveryv1.EndpointSlice) {
+	var svc *corev1.Service
+	if obj, ok, err := a.services.GetStore().GetByKey(namespace + "/" + name); err == nil && ok {
+		svc, _ = obj.(*corev1.Service)
+	}
+	objs, err := a.slices.GetIndexer().ByIndex(sliceServiceIndex, namespace+"/"+name)
+	if err != nil {
+		return svc, nil
+	}
+	out := make([]*discoveryv1.EndpointSlice, 0, len(objs))
+	for _, o := range objs {
+		if s, ok := o.(*discoveryv1.EndpointSlice); ok {
+			out = append(out, s)
+		}
+	}
+	return svc, out
 }
 
 // slim drops what the data plane never reads from a cached object: managed
@@ -140,10 +207,13 @@ var proxyScopeSelector = func() string {
 	return sel.String()
 }()
 
-func (a *Agent) markChanged() {
+func (a *Agent) markChanged(keys ...[2]string) {
 	a.mu.Lock()
 	if a.lastChange.IsZero() {
 		a.lastChange = time.Now()
+	}
+	for _, k := range keys {
+		a.dirty[k] = struct{}{}
 	}
 	a.mu.Unlock()
 	select {
@@ -271,11 +341,23 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	a.mu.Lock()
 	changedAt := a.lastChange
 	a.lastChange = time.Time{}
+	dirty := make([][2]string, 0, len(a.dirty))
+	for k := range a.dirty {
+		dirty = append(dirty, k)
+	}
+	clear(a.dirty)
 	a.mu.Unlock()
 
-	services := listAs[*corev1.Service](a.services.GetStore())
-	epSlices := listAs[*discoveryv1.EndpointSlice](a.slices.GetStore())
-	snap := a.builder.Build(services, epSlices)
+	// A full sync rebuilds the snapshot from everything cached; other syncs
+	// rebuild only the Services that changed.
+	var snap *proxy.Snapshot
+	if full || !a.builder.Built() {
+		services := listAs[*corev1.Service](a.services.GetStore())
+		epSlices := listAs[*discoveryv1.EndpointSlice](a.slices.GetStore())
+		snap = a.builder.Build(services, epSlices)
+	} else {
+		snap = a.builder.Update(dirty, a.lookup)
+	}
 	err := a.plane.Sync(ctx, snap, full)
 	kind := "incremental"
 	if full {
@@ -289,6 +371,8 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 			a.lastChange = changedAt
 		}
 		a.mu.Unlock()
+		// The retry is a full sync, which rebuilds everything: the dirty set
+		// taken above is not needed again.
 		return err
 	}
 	now := time.Now()

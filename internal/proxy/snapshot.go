@@ -157,6 +157,9 @@ func Build(family Family, services []*corev1.Service, epSlices []*discoveryv1.En
 type Builder struct {
 	family Family
 	cache  map[[2]string]*serviceEntry
+	// sorted is the last snapshot's ports, which Update patches.
+	sorted []*ServicePort
+	built  bool
 }
 
 type serviceEntry struct {
@@ -198,7 +201,62 @@ func (b *Builder) Build(services []*corev1.Service, epSlices []*discoveryv1.Endp
 	}
 	b.cache = next
 	slices.SortFunc(snap.Ports, func(a, b *ServicePort) int { return ComparePortNames(a.Name, b.Name) })
+	// Update patches its own copy: the data plane keeps the snapshot it got.
+	b.sorted, b.built = slices.Clone(snap.Ports), true
 	return snap
+}
+
+// Built reports whether a Build has happened, which Update needs.
+func (b *Builder) Built() bool { return b.built }
+
+// Lookup reads one Service (nil when it is gone) and its slices from the
+// caches.
+type Lookup func(namespace, name string) (*corev1.Service, []*discoveryv1.EndpointSlice)
+
+// Update makes the snapshot that Build would make after changes to the
+// Services (or their slices) named in changed, rebuilding only those: the
+// cost of a sync follows the change, not the number of Services. It must
+// follow a Build.
+func (b *Builder) Update(changed [][2]string, lookup Lookup) *Snapshot {
+	cmpPort := func(p *ServicePort, name PortName) int { return ComparePortNames(p.Name, name) }
+	for _, k := range changed {
+		svc, epSlices := lookup(k[0], k[1])
+		var entry *serviceEntry
+		if svc != nil && Proxied(svc) {
+			mine := make([]*discoveryv1.EndpointSlice, 0, len(epSlices))
+			for _, s := range epSlices {
+				if _, other := s.Labels[LabelServiceProxyName]; !other && b.family.hasAddressType(s.AddressType) {
+					mine = append(mine, s)
+				}
+			}
+			version := entryVersion(svc, mine)
+			if old, ok := b.cache[k]; ok && version != "" && old.version == version {
+				continue
+			}
+			entry = &serviceEntry{version: version, ports: servicePorts(b.family, svc, mine)}
+		}
+		if old, ok := b.cache[k]; ok {
+			for _, p := range old.ports {
+				if i, found := slices.BinarySearchFunc(b.sorted, p.Name, cmpPort); found {
+					b.sorted = slices.Delete(b.sorted, i, i+1)
+				}
+			}
+			delete(b.cache, k)
+		}
+		if entry == nil {
+			continue
+		}
+		b.cache[k] = entry
+		for _, p := range entry.ports {
+			i, found := slices.BinarySearchFunc(b.sorted, p.Name, cmpPort)
+			if found {
+				b.sorted[i] = p // two Services cannot share a port name; stay safe
+				continue
+			}
+			b.sorted = slices.Insert(b.sorted, i, p)
+		}
+	}
+	return &Snapshot{Ports: slices.Clone(b.sorted)}
 }
 
 // entryVersion identifies the state of a Service and its slices, or is empty

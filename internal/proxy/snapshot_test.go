@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
 
@@ -210,4 +212,90 @@ func samePorts(a, b *Snapshot) bool {
 		}
 	}
 	return true
+}
+
+// TestBuilderUpdateMatchesBuild applies random changes to Services and slices
+// and checks after each that Update, told only which Services changed, makes
+// the snapshot a fresh Build makes, and reuses unchanged ports by pointer.
+func TestBuilderUpdateMatchesBuild(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	services := map[string]*corev1.Service{}
+	slicesOf := map[string]*discoveryv1.EndpointSlice{}
+	rv := 0
+	next := func() string { rv++; return fmt.Sprint(rv) }
+	list := func() ([]*corev1.Service, []*discoveryv1.EndpointSlice) {
+		var ss []*corev1.Service
+		var es []*discoveryv1.EndpointSlice
+		for _, s := range services {
+			ss = append(ss, s)
+		}
+		for _, e := range slicesOf {
+			es = append(es, e)
+		}
+		return ss, es
+	}
+	lookup := func(_, name string) (*corev1.Service, []*discoveryv1.EndpointSlice) {
+		var es []*discoveryv1.EndpointSlice
+		for _, e := range slicesOf {
+			if e.Labels[discoveryv1.LabelServiceName] == name {
+				es = append(es, e)
+			}
+		}
+		return services[name], es
+	}
+	b := NewBuilder(IPv4)
+	b.Build(list())
+	for step := range 400 {
+		name := fmt.Sprintf("svc-%02d", rng.IntN(30))
+		switch rng.IntN(5) {
+		case 0: // create or change the Service
+			ip := fmt.Sprintf("10.96.1.%d", rng.IntN(200)+1)
+			s := svc(name, func(s *corev1.Service) {
+				s.Spec.ClusterIP, s.Spec.ClusterIPs = ip, []string{ip}
+				if rng.IntN(2) == 0 {
+					s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP})
+				}
+				if rng.IntN(4) == 0 {
+					s.Spec.ClusterIP, s.Spec.ClusterIPs = corev1.ClusterIPNone, nil
+				}
+			})
+			s.UID, s.ResourceVersion = types.UID("uid-"+name), next()
+			services[name] = s
+		case 1:
+			delete(services, name)
+		case 2, 3: // a slice of it changes
+			var eps []sliceEP
+			for j := range rng.IntN(4) {
+				e := ready(fmt.Sprintf("10.244.%d.%d", rng.IntN(3), j+1), "node-a")
+				e.ready = rng.IntN(3) > 0
+				eps = append(eps, e)
+			}
+			sl := slice(name, name+"-"+fmt.Sprint(rng.IntN(2)), "http", 8080, eps...)
+			sl.ResourceVersion = next()
+			slicesOf[sl.Name] = sl
+		case 4:
+			delete(slicesOf, name+"-"+fmt.Sprint(rng.IntN(2)))
+		}
+		prev := slices.Clone(b.sorted)
+		got := b.Update([][2]string{{"ns", name}}, lookup)
+		ss, es := list()
+		want := Build(IPv4, ss, es)
+		if err := got.Validate(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		if len(got.Ports) != len(want.Ports) {
+			t.Fatalf("step %d: %d ports, want %d", step, len(got.Ports), len(want.Ports))
+		}
+		for i := range got.Ports {
+			g, w := *got.Ports[i], *want.Ports[i]
+			if fmt.Sprint(g) != fmt.Sprint(w) {
+				t.Fatalf("step %d, port %d:\n got %+v\nwant %+v", step, i, g, w)
+			}
+		}
+		for _, p := range got.Ports {
+			if p.Name.Name != name && !slices.Contains(prev, p) {
+				t.Fatalf("step %d: port %s of an unchanged Service was rebuilt", step, p.Name)
+			}
+		}
+	}
 }
