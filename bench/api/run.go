@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -45,7 +44,7 @@ type results struct {
 }
 
 func run(ctx context.Context, cfg config) error {
-	res := results{cfg: cfg, started: time.Now().UTC(), svcnetVer: svcnetVersion(cfg.svcnet), loadStart: loadAverage()}
+	res := results{cfg: cfg, started: time.Now().UTC(), svcnetVer: svcnetVersion(cfg.svcnet), loadStart: procfs.LoadAverage()}
 	progress("starting %s", cfg.svcnet)
 	srv, err := startServer(ctx, cfg.svcnet)
 	if err != nil {
@@ -56,7 +55,7 @@ func run(ctx context.Context, cfg config) error {
 	if err := measure(ctx, cfg, srv, &res); err != nil {
 		return fmt.Errorf("%w\nserver log tail:\n%s", err, srv.logTail())
 	}
-	res.loadEnd = loadAverage()
+	res.loadEnd = procfs.LoadAverage()
 	report := render(res)
 	fmt.Print(report)
 	if cfg.out != "" {
@@ -197,18 +196,4 @@ func svcnetVersion(binary string) string {
 
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
-}
-
-// loadAverage is the 1, 5 and 15 minute load averages of the machine, which tell
-// whether other work shared it with the run.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

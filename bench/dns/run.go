@@ -38,7 +38,7 @@ type results struct {
 }
 
 func run(ctx context.Context, cfg config) error {
-	res := &results{cfg: cfg, started: time.Now(), loadStart: loadavg(),
+	res := &results{cfg: cfg, started: time.Now(), loadStart: procfs.LoadAverage(),
 		startup: map[string]time.Duration{}, memReady: map[string]procfs.Memory{}, memAfter: map[string]procfs.Memory{},
 		problems: map[string][]string{}, problemCount: map[string]int{}}
 	if err := preflight(cfg); err != nil {
@@ -174,7 +174,7 @@ func run(ctx context.Context, cfg config) error {
 	for _, name := range res.servers {
 		res.problemCount[name], res.problems[name] = servers[name].logProblems()
 	}
-	res.loadEnd = loadavg()
+	res.loadEnd = procfs.LoadAverage()
 
 	report := res.markdown()
 	fmt.Print(report)
@@ -220,18 +220,6 @@ func preflight(cfg config) error {
 		return fmt.Errorf("--server-cpu %d and --client-cpu %d: want two different CPUs of the %d here", cfg.serverCPU, cfg.clientCPU, n)
 	}
 	return nil
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func dnsperfVersion(bin string) string {

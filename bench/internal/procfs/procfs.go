@@ -117,3 +117,17 @@ func Kernel() string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// LoadAverage is the machine's 1, 5 and 15 minute load averages, which tell
+// whether other work shared it with a run ("unknown" when unreadable).
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
