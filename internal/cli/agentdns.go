@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/svcnet/svcnet/internal/controller/clusterdns"
@@ -143,21 +144,11 @@ func upstreamsOf(cfg AgentConfig) ([]string, error) {
 	return out, nil
 }
 
-// validDomain checks a DNS domain name: dot-separated labels of letters,
-// digits and '-', each 1-63 characters, 253 in all.
+// validDomain checks a cluster domain: a DNS subdomain, as Kubernetes validates
+// names.
 func validDomain(d string) error {
-	if d == "" || len(d) > 253 {
-		return fmt.Errorf("%q is not a domain name", d)
-	}
-	for _, l := range strings.Split(d, ".") {
-		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
-			return fmt.Errorf("%q is not a domain name", d)
-		}
-		for _, r := range l {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-				return fmt.Errorf("%q is not a domain name", d)
-			}
-		}
+	if errs := validation.IsDNS1123Subdomain(d); len(errs) > 0 {
+		return fmt.Errorf("%q is not a domain name: %s", d, strings.Join(errs, "; "))
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 type Metrics struct {
 	responses    [len(metricTypes)][len(metricRcodes)]prometheus.Counter
 	duration     [2]prometheus.Observer // local, forwarded
-	drops        [3]prometheus.Counter
+	drops        [4]prometheus.Counter
 	truncations  prometheus.Counter
 	cacheHits    prometheus.Counter
 	cacheMisses  prometheus.Counter
@@ -27,6 +27,7 @@ const (
 	dropMalformed = iota
 	dropRefused
 	dropRateLimited
+	dropOverloaded
 )
 
 // NewMetrics registers the DNS metrics with reg.
@@ -42,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}, []string{"source"})
 	drops := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "svcnet_dns_dropped_total",
-		Help: "DNS queries not answered normally: malformed (dropped), refused (client outside the node and pod networks), rate_limited (dropped).",
+		Help: "DNS queries not answered normally: malformed (dropped), refused (client outside the node and pod networks), rate_limited (dropped), overloaded (dropped: too many forwarded queries in flight).",
 	}, []string{"reason"})
 	m := &Metrics{
 		truncations: prometheus.NewCounter(prometheus.CounterOpts{
@@ -69,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.duration[0] = duration.WithLabelValues("cluster")
 	m.duration[1] = duration.WithLabelValues("upstream")
-	for i, r := range []string{"malformed", "refused", "rate_limited"} {
+	for i, r := range []string{"malformed", "refused", "rate_limited", "overloaded"} {
 		m.drops[i] = drops.WithLabelValues(r)
 	}
 	if reg != nil {

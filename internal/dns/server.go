@@ -185,7 +185,7 @@ func (s *Server) spawn(u *net.UDPConn, msg []byte, src netip.AddrPort, inflight 
 	select {
 	case inflight <- struct{}{}:
 	default:
-		s.h.metrics.dropped(dropRateLimited)
+		s.h.metrics.dropped(dropOverloaded)
 		return
 	}
 	go func() {

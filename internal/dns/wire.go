@@ -324,6 +324,11 @@ func (w *writer) addr(s int, owner []byte, ttl uint32, ip []byte) {
 	} else {
 		w.name(owner)
 	}
+	w.addrData(s, ttl, ip)
+}
+
+// addrData writes the rest of an address record after its owner.
+func (w *writer) addrData(s int, ttl uint32, ip []byte) {
 	rtype := typeA
 	if len(ip) == 16 {
 		rtype = typeAAAA
@@ -348,23 +353,22 @@ func (w *writer) nameRR(s int, owner []byte, rtype uint16, ttl uint32, target []
 // nameUnder writes label (if any) followed by the wire name suffix,
 // compressing the suffix.
 func (w *writer) nameUnder(label string, suffix []byte) {
-	if label != "" {
-		w.buf = append(w.buf, byte(len(label)))
-		w.buf = append(w.buf, label...)
-	}
+	w.label(label)
 	w.name(suffix)
+}
+
+// label writes one uncompressed label (nothing for "").
+func (w *writer) label(l string) {
+	if l != "" {
+		w.buf = append(w.buf, byte(len(l)))
+		w.buf = append(w.buf, l...)
+	}
 }
 
 // addrUnder writes an A or AAAA record owned by label.suffix.
 func (w *writer) addrUnder(s int, label string, suffix []byte, ttl uint32, ip []byte) {
 	w.nameUnder(label, suffix)
-	rtype := typeA
-	if len(ip) == 16 {
-		rtype = typeAAAA
-	}
-	at := w.rrHeader(rtype, ttl)
-	w.buf = append(w.buf, ip...)
-	w.rrEnd(at, s)
+	w.addrData(s, ttl, ip)
 }
 
 // srv writes an SRV record owned by the question name, with the target
@@ -373,10 +377,7 @@ func (w *writer) srv(ttl uint32, prio, weight, port uint16, label string, suffix
 	w.qnamePtr()
 	at := w.rrHeader(typeSRV, ttl)
 	w.buf = append(w.buf, byte(prio>>8), byte(prio), byte(weight>>8), byte(weight), byte(port>>8), byte(port))
-	if label != "" {
-		w.buf = append(w.buf, byte(len(label)))
-		w.buf = append(w.buf, label...)
-	}
+	w.label(label)
 	w.addSuffixes(suffix, len(w.buf))
 	w.buf = append(w.buf, suffix...)
 	w.rrEnd(at, secAnswer)
