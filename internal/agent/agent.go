@@ -3,9 +3,11 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -381,10 +383,19 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	}
 	a.metrics.servicePorts.Set(float64(len(snap.Ports)))
 	a.metrics.lastSync.Set(float64(now.Unix()))
+	a.metrics.conflicts.Set(float64(len(snap.Conflicts)))
 	a.mu.Lock()
 	a.lastSync = now
+	prev := a.snapshot
 	a.snapshot = snap
 	a.mu.Unlock()
+	if prev == nil || !slices.EqualFunc(prev.Conflicts, snap.Conflicts, sameConflict) {
+		// Said again only when the conflicts change, not at every sync.
+		for _, c := range snap.Conflicts {
+			a.log.Warn("services claim the same destination; only one gets it",
+				"destination", c.Destination, "keptBy", c.Winner.String(), "notProgrammedFor", fmt.Sprint(c.Losers))
+		}
+	}
 	a.health.update(healthStates(snap, a.cfg.NodeName))
 	a.log.Debug("data plane synced", "kind", kind, "servicePorts", len(snap.Ports), "took", time.Since(start))
 	return nil
@@ -423,4 +434,8 @@ func listAs[T any](store cache.Store) []T {
 		}
 	}
 	return out
+}
+
+func sameConflict(a, b proxy.Conflict) bool {
+	return a.Destination == b.Destination && a.Winner == b.Winner && slices.Equal(a.Losers, b.Losers)
 }

@@ -9,6 +9,7 @@ type metrics struct {
 	servicePorts prometheus.Gauge
 	lastSync     prometheus.Gauge
 	heartbeats   *prometheus.CounterVec
+	conflicts    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -39,9 +40,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "svcnet_agent_node_heartbeats_total",
 			Help: "Node Lease renewals, by result (ok, error).",
 		}, []string{"result"}),
+		conflicts: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "svcnet_agent_conflicting_destinations",
+			Help: "Destinations (address, port, protocol or node port) that more than one Service claims; each goes to one of them (see the agent's warnings).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.syncDuration, m.syncErrors, m.changeToSync, m.servicePorts, m.lastSync, m.heartbeats)
+		reg.MustRegister(m.syncDuration, m.syncErrors, m.changeToSync, m.servicePorts, m.lastSync, m.heartbeats, m.conflicts)
 	}
 	return m
 }

@@ -5,6 +5,8 @@
 // traffic may use on this node ([ServicePort.ClusterEndpoints],
 // [ServicePort.ExternalEndpoints]): ready endpoints first, serving-but-terminating
 // ones only when none is ready, local ones only under a Local traffic policy.
+// A destination that two Services claim (the same external IP and port, say)
+// goes to one of them ([Conflict]), so a data plane never sees it twice.
 //
 // It deliberately knows nothing of nftables, sockets or the API server: a data
 // plane backend (internal/proxy/nftables, ...) consumes a Snapshot, and the agent

@@ -128,6 +128,9 @@ func (sp *ServicePort) LocalEndpoints(node string) []Endpoint {
 // Snapshot is every proxied service port of one IP family, sorted by name.
 type Snapshot struct {
 	Ports []*ServicePort
+	// Conflicts are the destinations that more than one port claimed; each
+	// went to one of them (see [Conflict]) and is absent from the others.
+	Conflicts []Conflict
 }
 
 // Family selects IPv4 or IPv6 addresses.
@@ -160,16 +163,24 @@ type Builder struct {
 	// sorted is the last snapshot's ports, which Update patches.
 	sorted []*ServicePort
 	built  bool
+	// claims says which ports claim each destination.
+	claims *claims
 }
 
 type serviceEntry struct {
 	version string // resourceVersions of the Service and its slices
 	ports   []*ServicePort
+	// created is the Service's creation time, which settles conflicts.
+	created time.Time
 }
 
 // NewBuilder returns a Builder for family with an empty memory.
 func NewBuilder(family Family) *Builder {
-	return &Builder{family: family, cache: map[[2]string]*serviceEntry{}}
+	return &Builder{family: family, cache: map[[2]string]*serviceEntry{}, claims: newClaims()}
+}
+
+func newEntry(family Family, version string, svc *corev1.Service, epSlices []*discoveryv1.EndpointSlice) *serviceEntry {
+	return &serviceEntry{version: version, ports: servicePorts(family, svc, epSlices), created: svc.CreationTimestamp.Time}
 }
 
 // Build makes the snapshot of services and their slices.
@@ -194,15 +205,20 @@ func (b *Builder) Build(services []*corev1.Service, epSlices []*discoveryv1.Endp
 		version := entryVersion(svc, byService[k])
 		entry, ok := b.cache[k]
 		if !ok || version == "" || entry.version != version {
-			entry = &serviceEntry{version: version, ports: servicePorts(family, svc, byService[k])}
+			entry = newEntry(family, version, svc, byService[k])
 		}
 		next[k] = entry
 		snap.Ports = append(snap.Ports, entry.ports...)
 	}
 	b.cache = next
+	b.claims = newClaims()
+	for _, e := range next {
+		b.claims.add(e)
+	}
 	slices.SortFunc(snap.Ports, func(a, b *ServicePort) int { return ComparePortNames(a.Name, b.Name) })
 	// Update patches its own copy: the data plane keeps the snapshot it got.
 	b.sorted, b.built = slices.Clone(snap.Ports), true
+	snap.Ports, snap.Conflicts = b.claims.resolve(snap.Ports)
 	return snap
 }
 
@@ -233,9 +249,10 @@ func (b *Builder) Update(changed [][2]string, lookup Lookup) *Snapshot {
 			if old, ok := b.cache[k]; ok && version != "" && old.version == version {
 				continue
 			}
-			entry = &serviceEntry{version: version, ports: servicePorts(b.family, svc, mine)}
+			entry = newEntry(b.family, version, svc, mine)
 		}
 		if old, ok := b.cache[k]; ok {
+			b.claims.remove(old)
 			for _, p := range old.ports {
 				if i, found := slices.BinarySearchFunc(b.sorted, p.Name, cmpPort); found {
 					b.sorted = slices.Delete(b.sorted, i, i+1)
@@ -247,6 +264,7 @@ func (b *Builder) Update(changed [][2]string, lookup Lookup) *Snapshot {
 			continue
 		}
 		b.cache[k] = entry
+		b.claims.add(entry)
 		for _, p := range entry.ports {
 			i, found := slices.BinarySearchFunc(b.sorted, p.Name, cmpPort)
 			if found {
@@ -256,7 +274,9 @@ func (b *Builder) Update(changed [][2]string, lookup Lookup) *Snapshot {
 			b.sorted = slices.Insert(b.sorted, i, p)
 		}
 	}
-	return &Snapshot{Ports: slices.Clone(b.sorted)}
+	snap := &Snapshot{Ports: slices.Clone(b.sorted)}
+	snap.Ports, snap.Conflicts = b.claims.resolve(snap.Ports)
+	return snap
 }
 
 // entryVersion identifies the state of a Service and its slices, or is empty
@@ -357,6 +377,9 @@ func newServicePort(family Family, svc *corev1.Service, p *corev1.ServicePort, c
 		Protocol:    proto,
 		ExternalIPs: parseFamilyIPs(family, svc.Spec.ExternalIPs),
 	}
+	// A destination once per port: not its own cluster IP again, nor an
+	// ingress IP that is also an external IP.
+	sp.ExternalIPs = slices.DeleteFunc(sp.ExternalIPs, func(a netip.Addr) bool { return a == clusterIP })
 	switch svc.Spec.Type {
 	case corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer:
 		sp.NodePort = p.NodePort
@@ -369,7 +392,9 @@ func newServicePort(family Family, svc *corev1.Service, p *corev1.ServicePort, c
 			}
 			lb = append(lb, ing.IP)
 		}
-		sp.LoadBalancerIPs = parseFamilyIPs(family, lb)
+		sp.LoadBalancerIPs = slices.DeleteFunc(parseFamilyIPs(family, lb), func(a netip.Addr) bool {
+			return a == clusterIP || slices.Contains(sp.ExternalIPs, a)
+		})
 		if svc.Spec.HealthCheckNodePort != 0 {
 			sp.HealthCheckNodePort = svc.Spec.HealthCheckNodePort
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -245,6 +246,12 @@ func TestBuilderUpdateMatchesBuild(t *testing.T) {
 	}
 	b := NewBuilder(IPv4)
 	b.Build(list())
+	conflicts := 0
+	t.Cleanup(func() {
+		if conflicts == 0 {
+			t.Error("no step had a conflict; the test does not exercise them")
+		}
+	})
 	for step := range 400 {
 		name := fmt.Sprintf("svc-%02d", rng.IntN(30))
 		switch rng.IntN(5) {
@@ -258,6 +265,15 @@ func TestBuilderUpdateMatchesBuild(t *testing.T) {
 				if rng.IntN(4) == 0 {
 					s.Spec.ClusterIP, s.Spec.ClusterIPs = corev1.ClusterIPNone, nil
 				}
+				// A small pool, so that Services contest addresses.
+				if rng.IntN(2) == 0 {
+					s.Spec.ExternalIPs = []string{fmt.Sprintf("192.0.2.%d", rng.IntN(3)+1), fmt.Sprintf("10.96.1.%d", rng.IntN(200)+1)}
+				}
+				if rng.IntN(3) == 0 {
+					s.Spec.Type = corev1.ServiceTypeNodePort
+					s.Spec.Ports[0].NodePort = int32(30000 + rng.IntN(3))
+				}
+				s.CreationTimestamp = metav1.NewTime(time.Unix(int64(rng.IntN(3)), 0))
 			})
 			s.UID, s.ResourceVersion = types.UID("uid-"+name), next()
 			services[name] = s
@@ -292,10 +308,178 @@ func TestBuilderUpdateMatchesBuild(t *testing.T) {
 				t.Fatalf("step %d, port %d:\n got %+v\nwant %+v", step, i, g, w)
 			}
 		}
+		if fmt.Sprint(got.Conflicts) != fmt.Sprint(want.Conflicts) {
+			t.Fatalf("step %d: conflicts\n got %v\nwant %v", step, got.Conflicts, want.Conflicts)
+		}
+		conflicts += len(got.Conflicts)
+		losers := map[PortName]bool{}
+		for _, c := range got.Conflicts {
+			for _, l := range c.Losers {
+				losers[l] = true
+			}
+		}
 		for _, p := range got.Ports {
-			if p.Name.Name != name && !slices.Contains(prev, p) {
+			if p.Name.Name != name && !losers[p.Name] && !slices.Contains(prev, p) {
 				t.Fatalf("step %d: port %s of an unchanged Service was rebuilt", step, p.Name)
 			}
 		}
+	}
+}
+
+func TestConflictingDestinations(t *testing.T) {
+	at := func(sec int64) metav1.Time { return metav1.NewTime(time.Unix(sec, 0)) }
+	withIP := func(name, ip string, created int64, mutate func(*corev1.Service)) *corev1.Service {
+		return svc(name, func(s *corev1.Service) {
+			s.Spec.ClusterIP, s.Spec.ClusterIPs = ip, []string{ip}
+			s.CreationTimestamp = at(created)
+			if mutate != nil {
+				mutate(s)
+			}
+		})
+	}
+	external := func(ips ...string) func(*corev1.Service) {
+		return func(s *corev1.Service) { s.Spec.ExternalIPs = ips }
+	}
+	tests := []struct {
+		name     string
+		services []*corev1.Service
+		// want: port -> its external and load balancer addresses
+		want          map[string]string
+		wantConflicts []string
+	}{
+		{
+			name: "two Services name one external IP and port: the older keeps it",
+			services: []*corev1.Service{
+				withIP("new", "10.96.0.10", 20, external("192.0.2.50")),
+				withIP("old", "10.96.0.11", 10, external("192.0.2.50", "192.0.2.51")),
+			},
+			want:          map[string]string{"ns/new:http": "[] []", "ns/old:http": "[192.0.2.50 192.0.2.51] []"},
+			wantConflicts: []string{"192.0.2.50:80/TCP: ns/old:http keeps it, not ns/new:http"},
+		},
+		{
+			name: "same creation time: by name",
+			services: []*corev1.Service{
+				withIP("b", "10.96.0.10", 10, external("192.0.2.50")),
+				withIP("a", "10.96.0.11", 10, external("192.0.2.50")),
+			},
+			want:          map[string]string{"ns/a:http": "[192.0.2.50] []", "ns/b:http": "[] []"},
+			wantConflicts: []string{"192.0.2.50:80/TCP: ns/a:http keeps it, not ns/b:http"},
+		},
+		{
+			name: "an external IP that is another Service's cluster IP loses, even when older",
+			services: []*corev1.Service{
+				withIP("owner", "10.96.0.10", 20, nil),
+				withIP("thief", "10.96.0.11", 10, external("10.96.0.10")),
+			},
+			want:          map[string]string{"ns/owner:http": "[] []", "ns/thief:http": "[] []"},
+			wantConflicts: []string{"10.96.0.10:80/TCP: ns/owner:http keeps it, not ns/thief:http"},
+		},
+		{
+			name: "one IP on different ports is no conflict",
+			services: []*corev1.Service{
+				withIP("a", "10.96.0.10", 10, external("192.0.2.50")),
+				withIP("b", "10.96.0.11", 20, func(s *corev1.Service) {
+					s.Spec.ExternalIPs = []string{"192.0.2.50"}
+					s.Spec.Ports[0].Port = 81
+				}),
+			},
+			want: map[string]string{"ns/a:http": "[192.0.2.50] []", "ns/b:http": "[192.0.2.50] []"},
+		},
+		{
+			name: "a Service naming its own cluster IP, and an ingress IP also external: once each, no conflict",
+			services: []*corev1.Service{
+				withIP("lb", "10.96.0.10", 10, func(s *corev1.Service) {
+					s.Spec.Type = corev1.ServiceTypeLoadBalancer
+					s.Spec.ExternalIPs = []string{"10.96.0.10", "192.0.2.50"}
+					s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.50"}, {IP: "192.0.2.60"}, {IP: "10.96.0.10"}}
+				}),
+			},
+			want: map[string]string{"ns/lb:http": "[192.0.2.50] [192.0.2.60]"},
+		},
+		{
+			name: "a load balancer IP contested with an external IP",
+			services: []*corev1.Service{
+				withIP("lb", "10.96.0.10", 20, func(s *corev1.Service) {
+					s.Spec.Type = corev1.ServiceTypeLoadBalancer
+					s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.60"}}
+				}),
+				withIP("ext", "10.96.0.11", 10, external("192.0.2.60")),
+			},
+			want:          map[string]string{"ns/ext:http": "[192.0.2.60] []", "ns/lb:http": "[] []"},
+			wantConflicts: []string{"192.0.2.60:80/TCP: ns/ext:http keeps it, not ns/lb:http"},
+		},
+		{
+			name: "two Services with one cluster IP: the second is left out",
+			services: []*corev1.Service{
+				withIP("a", "10.96.0.10", 10, nil),
+				withIP("b", "10.96.0.10", 20, nil),
+			},
+			want:          map[string]string{"ns/a:http": "[] []"},
+			wantConflicts: []string{"10.96.0.10:80/TCP: ns/a:http keeps it, not ns/b:http"},
+		},
+		{
+			name: "one node port twice",
+			services: []*corev1.Service{
+				withIP("a", "10.96.0.10", 20, func(s *corev1.Service) {
+					s.Spec.Type = corev1.ServiceTypeNodePort
+					s.Spec.Ports[0].NodePort = 30080
+				}),
+				withIP("b", "10.96.0.11", 10, func(s *corev1.Service) {
+					s.Spec.Type = corev1.ServiceTypeNodePort
+					s.Spec.Ports[0].NodePort = 30080
+				}),
+			},
+			want:          map[string]string{"ns/a:http": "[] [] 0", "ns/b:http": "[] [] 30080"},
+			wantConflicts: []string{"node port 30080/TCP: ns/b:http keeps it, not ns/a:http"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := Build(IPv4, tt.services, nil)
+			got := map[string]string{}
+			for _, p := range snap.Ports {
+				got[p.Name.String()] = fmt.Sprint(p.ExternalIPs, " ", p.LoadBalancerIPs)
+				if p.NodePort != 0 || strings.Contains(tt.name, "node port") {
+					got[p.Name.String()] += fmt.Sprint(" ", p.NodePort)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("ports:\n got %v\nwant %v", got, tt.want)
+			}
+			var conflicts []string
+			for _, c := range snap.Conflicts {
+				conflicts = append(conflicts, c.String())
+			}
+			if fmt.Sprint(conflicts) != fmt.Sprint(tt.wantConflicts) {
+				t.Errorf("conflicts:\n got %q\nwant %q", conflicts, tt.wantConflicts)
+			}
+		})
+	}
+}
+
+// TestConflictWinnerGoneHandsOver deletes the Service that kept a contested
+// address, incrementally, and expects the other to get it.
+func TestConflictWinnerGoneHandsOver(t *testing.T) {
+	mk := func(name, ip string, created int64) *corev1.Service {
+		s := svc(name, func(s *corev1.Service) {
+			s.Spec.ClusterIP, s.Spec.ClusterIPs = ip, []string{ip}
+			s.Spec.ExternalIPs = []string{"192.0.2.50"}
+			s.CreationTimestamp = metav1.NewTime(time.Unix(created, 0))
+		})
+		s.UID, s.ResourceVersion = types.UID(name), "1"
+		return s
+	}
+	services := map[string]*corev1.Service{"old": mk("old", "10.96.0.10", 10), "new": mk("new", "10.96.0.11", 20)}
+	b := NewBuilder(IPv4)
+	first := b.Build([]*corev1.Service{services["old"], services["new"]}, nil)
+	if len(first.Conflicts) != 1 || len(first.Ports[0].ExternalIPs) != 0 || len(first.Ports[1].ExternalIPs) != 1 {
+		t.Fatalf("first build: conflicts %v, ports %+v %+v", first.Conflicts, *first.Ports[0], *first.Ports[1])
+	}
+	delete(services, "old")
+	got := b.Update([][2]string{{"ns", "old"}}, func(_, name string) (*corev1.Service, []*discoveryv1.EndpointSlice) {
+		return services[name], nil
+	})
+	if len(got.Conflicts) != 0 || len(got.Ports) != 1 || fmt.Sprint(got.Ports[0].ExternalIPs) != "[192.0.2.50]" {
+		t.Fatalf("after the winner went: conflicts %v, ports %d", got.Conflicts, len(got.Ports))
 	}
 }

@@ -361,6 +361,53 @@ func TestDataPlane(t *testing.T) {
 		}
 	})
 
+	t.Run("a second Service naming the same external IP: the first keeps it, syncs go on", func(t *testing.T) {
+		// A Service created after lb names lb's external IP and port with other
+		// endpoints: the kernel would refuse the whole sync if both were
+		// programmed, so the older Service keeps the address. Creation times
+		// have a resolution of one second (a tie goes by name, which would
+		// favour a-hijack): wait until lb is a second older.
+		lb, err := cs.CoreV1().Services("default").Get(ctx, "lb", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(lb.CreationTimestamp.Add(1100 * time.Millisecond)))
+		hijack := createService(t, cs, echoService("a-hijack", "client", func(s *corev1.Service) {
+			s.Spec.ExternalIPs = []string{"10.250.9.10"}
+		}))
+		after := createService(t, cs, echoService("after", "client", nil))
+		// The Service created after the conflicting one is programmed: the node
+		// still syncs.
+		if got := reach(t, client.ns, "tcp", net.JoinHostPort(after.Spec.ClusterIP, "80")); got.Name != "client" {
+			t.Fatalf("after answered by %q", got.Name)
+		}
+		reach(t, client.ns, "tcp", net.JoinHostPort(hijack.Spec.ClusterIP, "80"))
+		for name, n := range spread(t, c.outside, "tcp", "10.250.9.10:80", 20) {
+			if name != "web-a" && name != "web-b" {
+				t.Errorf("10.250.9.10:80 answered %d times by %q, not lb's endpoints", n, name)
+			}
+		}
+		// When lb goes, the address passes to hijack.
+		if err := cs.CoreV1().Services("default").Delete(ctx, "lb", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, func() error {
+			got, err := c.outside.Ask(ctx, "tcp", "10.250.9.10:80", time.Second)
+			if err != nil {
+				return err
+			}
+			if got.Name != "client" {
+				return fmt.Errorf("answered by %q; want client (hijack's endpoint)", got.Name)
+			}
+			return nil
+		})
+		for _, name := range []string{"a-hijack", "after"} {
+			if err := cs.CoreV1().Services("default").Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
 	t.Run("agent restart keeps established connections", func(t *testing.T) {
 		conn, err := client.ns.Dial(ctx, &net.Dialer{Timeout: 2 * time.Second}, "tcp", webAddr)
 		if err != nil {
