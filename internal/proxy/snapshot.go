@@ -210,11 +210,18 @@ func (b *Builder) Build(services []*corev1.Service, epSlices []*discoveryv1.Endp
 		next[k] = entry
 		snap.Ports = append(snap.Ports, entry.ports...)
 	}
-	b.cache = next
-	b.claims = newClaims()
-	for _, e := range next {
-		b.claims.add(e)
+	// Claims of reused entries stay; only gone, changed and new ones move.
+	for k, old := range b.cache {
+		if next[k] != old {
+			b.claims.remove(old)
+		}
 	}
+	for k, e := range next {
+		if b.cache[k] != e {
+			b.claims.add(e)
+		}
+	}
+	b.cache = next
 	slices.SortFunc(snap.Ports, func(a, b *ServicePort) int { return ComparePortNames(a.Name, b.Name) })
 	// Update patches its own copy: the data plane keeps the snapshot it got.
 	b.sorted, b.built = slices.Clone(snap.Ports), true
