@@ -205,7 +205,7 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var plane agent.DataPlane
 	if proxier != nil {
-		plane = nftables.NewPlane(proxier, nftables.Config{Table: cfg.Table, NodeName: nodeName, ClusterCIDRs: clusterCIDRs}, nodePorts, log)
+		plane = nftables.NewPlane(proxier, nftables.Config{Table: cfg.Table, NodeName: nodeName, ClusterCIDRs: clusterCIDRs, NodeIPs: nodeIPs}, nodePorts, log)
 	}
 	dnsParts, err := newClusterDNS(cfg, client, nodeIPs, clusterCIDRs, reg, log.With("component", "dns"))
 	if err != nil {

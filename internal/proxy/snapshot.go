@@ -61,6 +61,10 @@ type ServicePort struct {
 	ExternalIPs []netip.Addr
 	// LoadBalancerIPs are status.loadBalancer.ingress IPs whose ipMode is not Proxy.
 	LoadBalancerIPs []netip.Addr
+	// SourceRanges are the loadBalancerSourceRanges of this family: when set,
+	// only these sources may reach the LoadBalancerIPs. Empty means any source
+	// (also when a range is 0.0.0.0/0 or ::/0, as kube-proxy reads it).
+	SourceRanges []netip.Prefix
 	// AffinityTimeout is the ClientIP affinity timeout; 0 means no affinity.
 	AffinityTimeout time.Duration
 	// ExternalLocal: externalTrafficPolicy Local (with external addresses).
@@ -402,6 +406,7 @@ func newServicePort(family Family, svc *corev1.Service, p *corev1.ServicePort, c
 		sp.LoadBalancerIPs = slices.DeleteFunc(parseFamilyIPs(family, lb), func(a netip.Addr) bool {
 			return a == clusterIP || slices.Contains(sp.ExternalIPs, a)
 		})
+		sp.SourceRanges = sourceRanges(family, svc.Spec.LoadBalancerSourceRanges)
 		if svc.Spec.HealthCheckNodePort != 0 {
 			sp.HealthCheckNodePort = svc.Spec.HealthCheckNodePort
 		}
@@ -416,6 +421,26 @@ func newServicePort(family Family, svc *corev1.Service, p *corev1.ServicePort, c
 	sp.ExternalLocal = svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal && sp.HasExternal()
 	sp.InternalLocal = svc.Spec.InternalTrafficPolicy != nil && *svc.Spec.InternalTrafficPolicy == corev1.ServiceInternalTrafficPolicyLocal
 	return sp
+}
+
+// sourceRanges parses loadBalancerSourceRanges as kube-proxy does: padding
+// trimmed, other families left out, and a zero-length prefix meaning any source.
+func sourceRanges(family Family, in []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range in {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil || !family.has(p.Addr()) {
+			continue
+		}
+		if p.Bits() == 0 {
+			return nil
+		}
+		out = append(out, p.Masked())
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int {
+		return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+	})
+	return slices.Compact(out)
 }
 
 // endpointsFor collects the endpoints of sp from the Service's slices: the slice

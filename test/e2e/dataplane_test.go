@@ -408,6 +408,43 @@ func TestDataPlane(t *testing.T) {
 		}
 	})
 
+	t.Run("loadBalancerSourceRanges: only those sources reach the load balancer IP", func(t *testing.T) {
+		guarded := createService(t, cs, echoService("guarded", "web", func(s *corev1.Service) {
+			s.Spec.Type = corev1.ServiceTypeLoadBalancer
+			s.Spec.LoadBalancerSourceRanges = []string{"10.250.1.2/32"} // the outside client
+		}))
+		guarded.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "10.250.9.20"}}
+		guarded, err := cs.CoreV1().Services("default").UpdateStatus(ctx, guarded, metav1.UpdateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lbAddr := "10.250.9.20:80"
+		if got := reach(t, c.outside, "tcp", lbAddr); got.Name != "web-a" && got.Name != "web-b" {
+			t.Fatalf("%s answered by %q", lbAddr, got.Name)
+		}
+		// A pod is not in the ranges: its connection is dropped (no answer, no
+		// reset), while the Service's cluster IP and node port stay open to it.
+		if a, err := client.ns.Ask(ctx, "tcp", lbAddr, time.Second); err == nil {
+			t.Errorf("a pod outside the source ranges reached %s: answered by %q", lbAddr, a.Name)
+		}
+		reach(t, client.ns, "tcp", net.JoinHostPort(guarded.Spec.ClusterIP, "80"))
+		reach(t, c.outside, "tcp", net.JoinHostPort(a.ip, fmt.Sprint(guarded.Spec.Ports[0].NodePort)))
+		// Ranges that leave the outside client out close the door to it too.
+		guarded.Spec.LoadBalancerSourceRanges = []string{" 10.250.3.0/24 "} // padding is tolerated
+		if _, err := cs.CoreV1().Services("default").Update(ctx, guarded, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 15*time.Second, func() error {
+			if a, err := c.outside.Ask(ctx, "tcp", lbAddr, time.Second); err == nil {
+				return fmt.Errorf("still answered by %q", a.Name)
+			}
+			return nil
+		})
+		if err := cs.CoreV1().Services("default").Delete(ctx, "guarded", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("agent restart keeps established connections", func(t *testing.T) {
 		conn, err := client.ns.Dial(ctx, &net.Dialer{Timeout: 2 * time.Second}, "tcp", webAddr)
 		if err != nil {

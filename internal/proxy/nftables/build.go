@@ -28,6 +28,10 @@ type Config struct {
 	NodePortAddresses []netip.Addr
 	// MasqueradeBit is the packet mark bit asking for masquerade; default 0x4000.
 	MasqueradeBit uint32
+	// NodeIPs are the node's addresses: when a load balancer's source ranges
+	// hold one, the node may reach the load balancer IPs (as kube-proxy allows,
+	// for load balancers whose IP is routed back to the node).
+	NodeIPs []netip.Addr
 }
 
 func (c Config) withDefaults() Config {
@@ -50,6 +54,10 @@ const (
 	chainExternalLocal = "external-local-policy"
 	chainNodePortLocal = "nodeport-local-policy"
 	chainNodePorts     = "nodeports"
+	// chainFirewall sends new connections to a load balancer IP with source
+	// ranges to that port's firewall- chain, through mapFirewallIPs.
+	chainFirewall  = "firewall-check"
+	mapFirewallIPs = "firewall-ips"
 	// The cluster half of the Local policy chains.
 	chainExternalLocalCluster = "external-local-cluster"
 	chainNodePortLocalCluster = "nodeport-local-cluster"
@@ -213,6 +221,10 @@ func ServiceChain(sp *proxy.ServicePort) string { return "svc-" + portID(sp) }
 // ExternalChain is the chain for node port, external IP and load balancer traffic.
 func ExternalChain(sp *proxy.ServicePort) string { return "ext-" + portID(sp) }
 
+// FirewallChain is the chain that lets only sp's source ranges reach its load
+// balancer IPs.
+func FirewallChain(sp *proxy.ServicePort) string { return "firewall-" + portID(sp) }
+
 // EndpointChain is the chain that DNATs to one endpoint of sp.
 func EndpointChain(sp *proxy.ServicePort, ep proxy.Endpoint) string {
 	return "ep-" + portID(sp) + "__" + epID(ep)
@@ -294,6 +306,7 @@ func (bd *Builder) Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
 				out.sp.Endpoints = slices.Clone(sp.Endpoints)
 				out.sp.ExternalIPs = slices.Clone(sp.ExternalIPs)
 				out.sp.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
+				out.sp.SourceRanges = slices.Clone(sp.SourceRanges)
 				bd.cache[sp.Name] = out
 			}
 			if j < len(bd.prev) && bd.prev[j].sp.Name == sp.Name { // changed in place
@@ -325,6 +338,7 @@ func samePort(a, b *proxy.ServicePort) bool {
 		a.NodePort == b.NodePort && a.AffinityTimeout == b.AffinityTimeout && a.ExternalLocal == b.ExternalLocal &&
 		a.InternalLocal == b.InternalLocal && a.HealthCheckNodePort == b.HealthCheckNodePort &&
 		slices.Equal(a.ExternalIPs, b.ExternalIPs) && slices.Equal(a.LoadBalancerIPs, b.LoadBalancerIPs) &&
+		slices.Equal(a.SourceRanges, b.SourceRanges) &&
 		slices.Equal(a.Endpoints, b.Endpoints)
 }
 
@@ -361,8 +375,11 @@ func (b *builder) fixed(used map[dispatch]bool) ([]*Map, *Group) {
 	nodePorts := append(rules(mapServiceNodePorts, nil), Rule{MapLookup{keyProtoPort, mapAffinityNodePorts}})
 	g := &Group{}
 	g.Chains = []*Chain{
-		{Name: "nat-prerouting", Hook: &Hook{"nat", "prerouting", prioDstNAT}, Rules: []Rule{jump(chainServices)}},
-		{Name: "nat-output", Hook: &Hook{"nat", "output", prioDstNAT}, Rules: []Rule{jump(chainServices)}},
+		// The firewall runs in the nat chains, which see only the first packet
+		// of a connection: established traffic pays nothing for it.
+		{Name: "nat-prerouting", Hook: &Hook{"nat", "prerouting", prioDstNAT}, Rules: []Rule{jump(chainFirewall), jump(chainServices)}},
+		{Name: "nat-output", Hook: &Hook{"nat", "output", prioDstNAT}, Rules: []Rule{jump(chainFirewall), jump(chainServices)}},
+		{Name: chainFirewall, Rules: []Rule{{MapLookup{keyAddrProtoPort, mapFirewallIPs}}}},
 		{Name: "nat-postrouting", Hook: &Hook{"nat", "postrouting", prioSrcNAT}, Rules: []Rule{jump(chainMasquerading)}},
 		{Name: "filter-input", Hook: &Hook{"filter", "input", prioFilter}, Rules: []Rule{newCheck(chainServiceCheck), newCheck(chainNodePortCheck)}},
 		{Name: "filter-forward", Hook: &Hook{"filter", "forward", prioFilter}, Rules: []Rule{newCheck(chainServiceCheck)}},
@@ -408,6 +425,7 @@ func (b *builder) fixed(used map[dispatch]bool) ([]*Map, *Group) {
 	maps = append(maps,
 		&Map{Name: mapAffinityIPs, Key: keyAddrProtoPort},
 		&Map{Name: mapAffinityNodePorts, Key: keyProtoPort},
+		&Map{Name: mapFirewallIPs, Key: keyAddrProtoPort},
 		&Map{Name: mapServiceEndpoints, Key: withIndex(keyAddrProtoPort), Endpoints: true},
 		&Map{Name: mapLocalEndpoints, Key: withIndex(keyAddrProtoPort), Endpoints: true},
 		&Map{Name: mapNodePortEndpoints, Key: withIndex(keyProtoPort), Endpoints: true},
@@ -521,6 +539,9 @@ func unmarked(vmap string) bool {
 func (b *builder) servicePort(sp *proxy.ServicePort) *Group {
 	b.g = &Group{Name: portID(sp)}
 	defer func() { b.g = nil }()
+	if len(sp.SourceRanges) > 0 && len(sp.LoadBalancerIPs) > 0 {
+		b.firewall(sp)
+	}
 	if sp.AffinityTimeout > 0 {
 		b.affinityPort(sp)
 		return b.g
@@ -575,6 +596,31 @@ func (b *builder) servicePort(sp *proxy.ServicePort) *Group {
 		}
 	}
 	return b.g
+}
+
+// firewall lets only sp's source ranges open connections to its load balancer
+// IPs (loadBalancerSourceRanges); other sources are dropped, as kube-proxy
+// drops them. When a range holds a node address, the load balancer IPs are
+// allowed as sources too: a load balancer IP routed back to the node is the
+// source of the node's own connections to it.
+func (b *builder) firewall(sp *proxy.ServicePort) {
+	name := FirewallChain(sp)
+	var rules []Rule
+	allowNode := false
+	for _, r := range sp.SourceRanges {
+		rules = append(rules, Rule{MatchAddr{Source: true, Prefix: r}, Do{Verdict{Kind: Return}}})
+		allowNode = allowNode || slices.ContainsFunc(b.cfg.NodeIPs, r.Contains)
+	}
+	if allowNode {
+		for _, ip := range sp.LoadBalancerIPs {
+			rules = append(rules, Rule{MatchAddr{Source: true, Prefix: netip.PrefixFrom(ip, ip.BitLen())}, Do{Verdict{Kind: Return}}})
+		}
+	}
+	rules = append(rules, Rule{Do{Verdict{Kind: Drop}}})
+	b.g.Chains = append(b.g.Chains, &Chain{Name: name, Rules: rules})
+	for _, ip := range sp.LoadBalancerIPs {
+		b.add(mapFirewallIPs, Element{Addr: ip, Proto: sp.Protocol, Port: sp.Port, Verdict: Verdict{Kind: Goto, Chain: name}})
+	}
 }
 
 // noEndpoints refuses ClusterIP traffic of a port without cluster endpoints:

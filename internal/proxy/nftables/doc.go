@@ -29,6 +29,10 @@
 //     verdict maps affinity-service-ips and affinity-service-nodeports: one svc-
 //     (and ext-) chain per service port and one ep- chain per endpoint that records
 //     the client in a set with the affinity timeout;
+//   - load balancer IPs with source ranges go first, from the nat chains
+//     (which see only the first packet of a connection), through the verdict
+//     map firewall-ips to a firewall- chain per port that returns for the
+//     allowed sources and drops the rest;
 //   - filter chains on input, forward and output send the first packet of a
 //     connection to a port with no usable endpoint to reject-chain (TCP reset,
 //     ICMP port unreachable otherwise) through the no-endpoint sets, so clients

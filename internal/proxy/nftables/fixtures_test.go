@@ -50,11 +50,18 @@ func fixtureSnapshot() *proxy.Snapshot {
 	sctp := port("default", "sctp", "", corev1.ProtocolSCTP, "10.96.0.17", 9000, ep("10.244.1.12", 9000, "node-a"))
 	noEpNodePort := port("default", "np-empty", "", corev1.ProtocolUDP, "10.96.0.18", 5000)
 	noEpNodePort.NodePort = 30082
-	return &proxy.Snapshot{Ports: []*proxy.ServicePort{empty, itp, local, np, noEpNodePort, sctp, sticky, term, web, dns}}
+	// A load balancer that only some sources may reach: 198.51.100.0/24, and
+	// the node network, which holds the node's address.
+	fw := port("default", "fw", "", corev1.ProtocolTCP, "10.96.0.19", 443, ep("10.244.2.11", 8443, "node-b"))
+	fw.NodePort = 30083
+	fw.LoadBalancerIPs = mustAddrs("192.0.2.30")
+	fw.SourceRanges = []netip.Prefix{netip.MustParsePrefix("10.250.0.0/24"), netip.MustParsePrefix("198.51.100.0/24")}
+	return &proxy.Snapshot{Ports: []*proxy.ServicePort{empty, fw, itp, local, np, noEpNodePort, sctp, sticky, term, web, dns}}
 }
 
 func fixtureConfig() Config {
-	return Config{NodeName: "node-a", ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}
+	return Config{NodeName: "node-a", ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")},
+		NodeIPs: mustAddrs("10.250.0.1")}
 }
 
 func mustAddrs(ss ...string) []netip.Addr {
