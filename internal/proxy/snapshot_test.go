@@ -486,3 +486,34 @@ func TestConflictWinnerGoneHandsOver(t *testing.T) {
 		t.Fatalf("after the winner went: conflicts %v, ports %d", got.Conflicts, len(got.Ports))
 	}
 }
+
+func TestSourceRanges(t *testing.T) {
+	tests := []struct {
+		name   string
+		typ    corev1.ServiceType
+		ranges []string
+		want   string
+	}{
+		{name: "padded, unmasked, repeated", typ: corev1.ServiceTypeLoadBalancer,
+			ranges: []string{" 10.1.2.3/16", "10.1.0.0/16 ", "192.0.2.0/24"}, want: "[10.1.0.0/16 192.0.2.0/24]"},
+		{name: "the other family is ignored", typ: corev1.ServiceTypeLoadBalancer,
+			ranges: []string{"2001:db8::/32", "192.0.2.0/24"}, want: "[192.0.2.0/24]"},
+		{name: "only the other family: no filter for this one", typ: corev1.ServiceTypeLoadBalancer,
+			ranges: []string{"2001:db8::/32"}, want: "[]"},
+		{name: "0.0.0.0/0 means any source", typ: corev1.ServiceTypeLoadBalancer,
+			ranges: []string{"192.0.2.0/24", "0.0.0.0/0"}, want: "[]"},
+		{name: "not a load balancer", typ: corev1.ServiceTypeNodePort, ranges: []string{"192.0.2.0/24"}, want: "[]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := svc("lb", func(s *corev1.Service) {
+				s.Spec.Type = tt.typ
+				s.Spec.LoadBalancerSourceRanges = tt.ranges
+			})
+			snap := Build(IPv4, []*corev1.Service{s}, nil)
+			if got := fmt.Sprint(snap.Ports[0].SourceRanges); got != tt.want {
+				t.Errorf("source ranges = %s; want %s", got, tt.want)
+			}
+		})
+	}
+}
