@@ -28,6 +28,7 @@ import (
 
 	"github.com/svcnet/svcnet/internal/agent"
 	"github.com/svcnet/svcnet/internal/controller/clusterdns"
+	"github.com/svcnet/svcnet/internal/proxy"
 	"github.com/svcnet/svcnet/internal/proxy/nftables"
 )
 
@@ -132,7 +133,7 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 	var proxier *nftables.Proxier
 	switch cfg.ProxyMode {
 	case "nftables":
-		p, err := nftables.NewProxier(cfg.Table, -1)
+		p, err := nftables.NewProxier(cfg.Table, proxy.IPv4, -1)
 		if err != nil {
 			return err
 		}

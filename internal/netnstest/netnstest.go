@@ -74,18 +74,44 @@ func (n *NS) Command(ctx context.Context, args ...string) *exec.Cmd {
 // Sysctl sets a sysctl inside the namespace.
 func (n *NS) Sysctl(key, value string) { n.Run("sysctl", "-qw", key+"="+value) }
 
+// EnableIPv6 turns IPv6 on in the namespace (in case the host's defaults turn
+// it off) and, with forward, makes it route IPv6 between its interfaces. Call
+// it before links are made: their addresses, link-local ones too, then skip
+// duplicate address detection, which would hold them back for a second.
+func (n *NS) EnableIPv6(forward bool) {
+	n.Sysctl("net.ipv6.conf.all.disable_ipv6", "0")
+	n.Sysctl("net.ipv6.conf.default.disable_ipv6", "0")
+	n.Sysctl("net.ipv6.conf.all.accept_dad", "0")
+	n.Sysctl("net.ipv6.conf.default.accept_dad", "0")
+	if forward {
+		n.Sysctl("net.ipv6.conf.all.forwarding", "1")
+	}
+}
+
+// AddAddr adds addr (CIDR form) to interface dev of the namespace; an IPv6
+// address is usable at once (nodad: no duplicate address detection delay).
+func (n *NS) AddAddr(dev, addr string) {
+	n.t.Helper()
+	args := []string{"ip", "addr", "add", addr, "dev", dev}
+	if strings.Contains(addr, ":") {
+		args = append(args, "nodad")
+	}
+	n.Run(args...)
+}
+
 // Link connects a and b with a veth pair: aIf in a with aAddr (CIDR form), bIf
-// in b with bAddr. Both ends are up.
+// in b with bAddr. Both ends are up. IPv6 addresses are added with nodad (the
+// namespaces need IPv6 enabled: [NS.EnableIPv6]).
 func Link(t testing.TB, a *NS, aIf, aAddr string, b *NS, bIf, bAddr string) {
 	t.Helper()
 	// Made inside a with its peer straight in b: nothing ever exists in the
 	// caller's namespace, even if the test stops half-way.
 	run(t, "ip", "-n", a.Name, "link", "add", aIf, "type", "veth", "peer", "name", bIf, "netns", b.Name)
 	if aAddr != "" {
-		a.Run("ip", "addr", "add", aAddr, "dev", aIf)
+		a.AddAddr(aIf, aAddr)
 	}
 	if bAddr != "" {
-		b.Run("ip", "addr", "add", bAddr, "dev", bIf)
+		b.AddAddr(bIf, bAddr)
 	}
 	a.Run("ip", "link", "set", aIf, "up")
 	b.Run("ip", "link", "set", bIf, "up")

@@ -15,8 +15,12 @@ import (
 
 // Config says what the generated ruleset depends on besides the Services.
 type Config struct {
-	// Table is the name of svcnet's table (family ip); default "svcnet".
+	// Table is the name of svcnet's table; default "svcnet".
 	Table string
+	// Family is the address family of the table and of the snapshots it
+	// serves: proxy.IPv4 (table ip, the default) or proxy.IPv6 (table ip6).
+	// Addresses of the other family in the fields below are ignored.
+	Family proxy.Family
 	// NodeName selects the local endpoints of Local traffic policies.
 	NodeName string
 	// ClusterCIDRs are the pod networks: traffic to a ClusterIP from outside them
@@ -24,7 +28,7 @@ type Config struct {
 	// externalTrafficPolicy Local Service keeps cluster semantics.
 	ClusterCIDRs []netip.Prefix
 	// NodePortAddresses are the local addresses that accept node ports; empty
-	// means every local address except 127.0.0.0/8.
+	// means every local address except loopback (127.0.0.0/8, ::1).
 	NodePortAddresses []netip.Addr
 	// MasqueradeBit is the packet mark bit asking for masquerade; default 0x4000.
 	MasqueradeBit uint32
@@ -41,7 +45,29 @@ func (c Config) withDefaults() Config {
 	if c.MasqueradeBit == 0 {
 		c.MasqueradeBit = 0x4000
 	}
+	if c.Family != proxy.IPv6 {
+		c.Family = proxy.IPv4
+	}
+	// An address of the other family cannot be encoded in this table.
+	of := func(a netip.Addr) bool { return a.Is4() != (c.Family == proxy.IPv4) }
+	if slices.ContainsFunc(c.ClusterCIDRs, func(p netip.Prefix) bool { return of(p.Addr()) }) {
+		c.ClusterCIDRs = slices.DeleteFunc(slices.Clone(c.ClusterCIDRs), func(p netip.Prefix) bool { return of(p.Addr()) })
+	}
+	if slices.ContainsFunc(c.NodePortAddresses, of) {
+		c.NodePortAddresses = slices.DeleteFunc(slices.Clone(c.NodePortAddresses), of)
+	}
+	if slices.ContainsFunc(c.NodeIPs, of) {
+		c.NodeIPs = slices.DeleteFunc(slices.Clone(c.NodeIPs), of)
+	}
 	return c
+}
+
+// loopback is the loopback network of family f, where node ports are not served.
+func loopback(f proxy.Family) netip.Prefix {
+	if f == proxy.IPv6 {
+		return netip.PrefixFrom(netip.IPv6Loopback(), 128)
+	}
+	return netip.MustParsePrefix("127.0.0.0/8")
 }
 
 // Names of the fixed chains, maps and sets.
@@ -236,11 +262,18 @@ func affinitySet(sp *proxy.ServicePort, ep proxy.Endpoint) string {
 	return fmt.Sprintf("aff-%s__%s/%d", portID(sp), epID(ep), int(sp.AffinityTimeout.Seconds()))
 }
 
-// epID names an endpoint inside chain and set names: address/port (nft's parser
-// takes no colon in a name).
-func epID(ep proxy.Endpoint) string { return fmt.Sprintf("%s/%d", ep.Addr, ep.Port) }
+// epID names an endpoint inside chain and set names: address/port, an IPv6
+// address with dots for its colons (nft's parser takes no colon in a name):
+// fd00.10.244..2/80.
+func epID(ep proxy.Endpoint) string {
+	addr := ep.Addr.String()
+	if ep.Addr.Is6() {
+		addr = strings.ReplaceAll(addr, ":", ".")
+	}
+	return fmt.Sprintf("%s/%d", addr, ep.Port)
+}
 
-// Build turns an IPv4 snapshot into the ruleset that serves it on cfg's node.
+// Build turns a snapshot of cfg.Family into the ruleset that serves it on cfg's node.
 func Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
 	return NewBuilder().Build(snap, cfg)
 }
@@ -273,14 +306,14 @@ type portOutput struct {
 // NewBuilder returns a Builder with an empty memory.
 func NewBuilder() *Builder { return &Builder{} }
 
-// Build turns an IPv4 snapshot into the ruleset that serves it on cfg's node.
+// Build turns a snapshot of cfg.Family into the ruleset that serves it on cfg's node.
 func (bd *Builder) Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
 	cfg = cfg.withDefaults()
 	if key := fmt.Sprintf("%+v", cfg); key != bd.cfgKey || bd.cache == nil {
 		bd.cfgKey, bd.cache, bd.prev = key, map[proxy.PortName]*portOutput{}, nil
 	}
 	b := &builder{cfg: cfg}
-	rs := &Ruleset{Table: cfg.Table, Ports: make([]*Group, 0, len(snap.Ports))}
+	rs := &Ruleset{Table: cfg.Table, Family: cfg.Family, Ports: make([]*Group, 0, len(snap.Ports))}
 	// The cache is updated in place (a sync should not rebuild a map of every
 	// port); ports not seen in this snapshot are found by their generation.
 	bd.gen++
@@ -480,7 +513,7 @@ func (b *builder) nodePortMatch() Rule {
 	if len(b.cfg.NodePortAddresses) > 0 {
 		return Rule{MatchAddrSet{Set: setNodePortIPs}}
 	}
-	return Rule{MatchFibLocal{}, MatchAddr{Prefix: netip.MustParsePrefix("127.0.0.0/8"), Neg: true}}
+	return Rule{MatchFibLocal{}, MatchAddr{Prefix: loopback(b.cfg.Family), Neg: true}}
 }
 
 // add puts e in map m, or for a logical map of dispatches, e's key in the set
@@ -647,7 +680,7 @@ func (b *builder) affinityPort(sp *proxy.ServicePort) {
 	if len(clusterEps) > 0 {
 		rules := []Rule{}
 		if len(b.cfg.ClusterCIDRs) > 0 {
-			r := Rule{MatchAddr{Prefix: netip.PrefixFrom(sp.ClusterIP, 32)}, MatchProto{sp.Protocol}, MatchDport{sp.Port}}
+			r := Rule{MatchAddr{Prefix: netip.PrefixFrom(sp.ClusterIP, sp.ClusterIP.BitLen())}, MatchProto{sp.Protocol}, MatchDport{sp.Port}}
 			for _, cidr := range b.cfg.ClusterCIDRs {
 				r = append(r, MatchAddr{Source: true, Prefix: cidr, Neg: true})
 			}

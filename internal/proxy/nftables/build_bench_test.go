@@ -66,7 +66,7 @@ func BenchmarkKernelSync(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				ns := netnstest.New(b, "bench")
-				p, err := NewProxier("svcnet", ns.FD())
+				p, err := NewProxier("svcnet", proxy.IPv4, ns.FD())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -81,7 +81,7 @@ func BenchmarkKernelSync(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("one-endpoint/services=%d", n), func(b *testing.B) {
 			ns := netnstest.New(b, "bench")
-			p, err := NewProxier("svcnet", ns.FD())
+			p, err := NewProxier("svcnet", proxy.IPv4, ns.FD())
 			if err != nil {
 				b.Fatal(err)
 			}

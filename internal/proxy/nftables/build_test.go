@@ -12,10 +12,12 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestBuildGolden compares the generated ruleset of the fixture snapshot, which
-// has a port of every shape, with testdata/fixture.nft.
+// has a port of every shape, with testdata/fixture.nft, and its IPv6 twin with
+// testdata/fixture-ipv6.nft.
 func TestBuildGolden(t *testing.T) {
 	tests := []struct {
 		name   string
+		v6     bool
 		mutate func(*Config)
 	}{
 		{name: "fixture", mutate: func(*Config) {}},
@@ -23,12 +25,20 @@ func TestBuildGolden(t *testing.T) {
 			c.NodePortAddresses = mustAddrs("10.250.0.1")
 			c.ClusterCIDRs = nil
 		}},
+		{name: "fixture-ipv6", v6: true, mutate: func(*Config) {}},
+		{name: "nodeport-addresses-ipv6", v6: true, mutate: func(c *Config) {
+			c.NodePortAddresses = mustAddrs("fd00:10:250::1")
+			c.ClusterCIDRs = nil
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := fixtureConfig()
+			cfg, snap := fixtureConfig(), fixtureSnapshot()
+			if tc.v6 {
+				cfg, snap = fixtureConfig6(), fixtureSnapshot6()
+			}
 			tc.mutate(&cfg)
-			rs := Build(fixtureSnapshot(), cfg)
+			rs := Build(snap, cfg)
 			if err := rs.Validate(); err != nil {
 				t.Fatal(err)
 			}

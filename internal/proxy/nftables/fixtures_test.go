@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"time"
 
@@ -71,3 +72,82 @@ func mustAddrs(ss ...string) []netip.Addr {
 	}
 	return out
 }
+
+// The IPv6 fixture is the IPv4 one with every address mapped by to6: each
+// IPv4 network of the fixture has an IPv6 network (ULA and documentation
+// addresses), and an address keeps its host bits. A /n IPv4 prefix becomes a
+// /96+n one, so every test case of the IPv4 fixture has an IPv6 twin.
+var v6Networks = []struct{ v4, v6 netip.Prefix }{
+	{netip.MustParsePrefix("10.96.0.0/16"), netip.MustParsePrefix("fd00:10:96::/112")},
+	{netip.MustParsePrefix("10.244.0.0/16"), netip.MustParsePrefix("fd00:10:244::/112")},
+	{netip.MustParsePrefix("10.250.0.0/16"), netip.MustParsePrefix("fd00:10:250::/112")},
+	{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/120")},
+	{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8:1::/120")},
+	{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8:2::/120")},
+	{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::/104")},
+}
+
+// to6 maps an IPv4 address of the fixture to its IPv6 twin.
+func to6(a netip.Addr) netip.Addr {
+	for _, n := range v6Networks {
+		if n.v4.Contains(a) {
+			v4, v6 := a.As4(), n.v6.Addr().As16()
+			host := binary.BigEndian.Uint32(v4[:]) & (1<<(32-n.v4.Bits()) - 1)
+			binary.BigEndian.PutUint32(v6[12:], binary.BigEndian.Uint32(v6[12:])|host)
+			return netip.AddrFrom16(v6)
+		}
+	}
+	panic("to6: no IPv6 twin for " + a.String())
+}
+
+func prefix6(p netip.Prefix) netip.Prefix { return netip.PrefixFrom(to6(p.Addr()), 96+p.Bits()) }
+
+func addrs6(as []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, len(as))
+	for i, a := range as {
+		out[i] = to6(a)
+	}
+	return out
+}
+
+// snapshot6 is snap with every address mapped by to6.
+func snapshot6(snap *proxy.Snapshot) *proxy.Snapshot {
+	out := &proxy.Snapshot{}
+	for _, sp := range snap.Ports {
+		c := *sp
+		c.ClusterIP = to6(sp.ClusterIP)
+		c.ExternalIPs, c.LoadBalancerIPs = addrs6(sp.ExternalIPs), addrs6(sp.LoadBalancerIPs)
+		c.SourceRanges = nil
+		for _, r := range sp.SourceRanges {
+			c.SourceRanges = append(c.SourceRanges, prefix6(r))
+		}
+		c.Endpoints = nil
+		for _, e := range sp.Endpoints {
+			e.Addr = to6(e.Addr)
+			c.Endpoints = append(c.Endpoints, e)
+		}
+		out.Ports = append(out.Ports, &c)
+	}
+	return out
+}
+
+// config6 is cfg for IPv6, its addresses mapped by to6.
+func config6(cfg Config) Config {
+	cfg.Family = proxy.IPv6
+	var cidrs []netip.Prefix
+	for _, c := range cfg.ClusterCIDRs {
+		cidrs = append(cidrs, prefix6(c))
+	}
+	cfg.ClusterCIDRs = cidrs
+	cfg.NodeIPs, cfg.NodePortAddresses = addrs6(cfg.NodeIPs), addrs6(cfg.NodePortAddresses)
+	if len(cfg.NodeIPs) == 0 {
+		cfg.NodeIPs = nil
+	}
+	if len(cfg.NodePortAddresses) == 0 {
+		cfg.NodePortAddresses = nil
+	}
+	return cfg
+}
+
+func fixtureSnapshot6() *proxy.Snapshot { return snapshot6(fixtureSnapshot()) }
+func fixtureConfig6() Config            { return config6(fixtureConfig()) }

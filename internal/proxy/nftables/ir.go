@@ -8,6 +8,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/svcnet/svcnet/internal/proxy"
 )
 
 // Ruleset is the whole desired content of svcnet's table: what a sync makes the
@@ -20,6 +22,10 @@ import (
 // *Group for a port that did not change) instead of walking every element.
 type Ruleset struct {
 	Table string
+	// Family is the table's address family: IPv4 (table ip) or IPv6 (table
+	// ip6). Statements name no family; the table's decides how they read and
+	// are encoded, as in nft, where a rule of an ip6 table says "ip6 daddr".
+	Family proxy.Family
 	// Maps declares the table's maps; their elements are in the groups.
 	Maps []*Map
 	// Fixed holds what no single service port owns: the base and policy
@@ -69,12 +75,13 @@ type Chain struct {
 	text string
 }
 
-// rulesText is the chain's rules in nft syntax, one a line.
-func (c *Chain) rulesText() string {
+// rulesText is the chain's rules in nft syntax for a table of family f, one
+// a line. A chain belongs to one ruleset, so to one family.
+func (c *Chain) rulesText(f proxy.Family) string {
 	if c.text == "" && len(c.Rules) > 0 {
 		var b strings.Builder
 		for _, r := range c.Rules {
-			b.WriteString(r.String())
+			b.WriteString(r.text(f))
 			b.WriteByte('\n')
 		}
 		c.text = b.String()
@@ -127,7 +134,7 @@ type Element struct {
 	To netip.AddrPort
 }
 
-// Set is a set of IPv4 addresses; Timeout makes it a dynamic affinity set.
+// Set is a set of addresses of the table's family; Timeout makes it a dynamic affinity set.
 // A Pairs set holds each address twice, as "saddr . daddr" (the hairpin set).
 type Set struct {
 	Name     string
@@ -169,11 +176,12 @@ func (v Verdict) String() string {
 	return "?"
 }
 
-// Stmt is one statement of a rule. Each kind is a struct below.
-type Stmt interface{ text() string }
+// Stmt is one statement of a rule. Each kind is a struct below. Its text is
+// nft's syntax in a table of family f.
+type Stmt interface{ text(f proxy.Family) string }
 
 // MatchAddr matches the source or destination address against Prefix (a single
-// address when its length is 32); Neg inverts it.
+// address when it is a whole address: /32, /128); Neg inverts it.
 type MatchAddr struct {
 	Source bool
 	Prefix netip.Prefix
@@ -259,10 +267,26 @@ type RejectTCPReset struct{}
 // Do ends the rule with a verdict.
 type Do struct{ Verdict Verdict }
 
-func (m MatchAddr) text() string {
-	s := "ip daddr "
+// ipKeyword is nft's name of the network header in a table of family f.
+func ipKeyword(f proxy.Family) string {
+	if f == proxy.IPv6 {
+		return "ip6"
+	}
+	return "ip"
+}
+
+// addrType is nft's name of an address type of family f.
+func addrType(f proxy.Family) string {
+	if f == proxy.IPv6 {
+		return "ipv6_addr"
+	}
+	return "ipv4_addr"
+}
+
+func (m MatchAddr) text(f proxy.Family) string {
+	s := ipKeyword(f) + " daddr "
 	if m.Source {
-		s = "ip saddr "
+		s = ipKeyword(f) + " saddr "
 	}
 	if m.Neg {
 		s += "!= "
@@ -273,50 +297,56 @@ func (m MatchAddr) text() string {
 	return s + m.Prefix.String()
 }
 
-func (m MatchAddrSet) text() string {
+func (m MatchAddrSet) text(f proxy.Family) string {
 	if m.Source {
-		return "ip saddr @" + m.Set
+		return ipKeyword(f) + " saddr @" + m.Set
 	}
-	return "ip daddr @" + m.Set
+	return ipKeyword(f) + " daddr @" + m.Set
 }
 
-func (m MatchProto) text() string { return "meta l4proto " + protoName(m.Proto) }
-func (m MatchHairpin) text() string {
-	return "ct status dnat ip saddr . ip daddr @" + m.Set
+func (m MatchProto) text(proxy.Family) string { return "meta l4proto " + protoName(m.Proto) }
+func (m MatchHairpin) text(f proxy.Family) string {
+	ip := ipKeyword(f)
+	return "ct status dnat " + ip + " saddr . " + ip + " daddr @" + m.Set
 }
-func (m MatchDport) text() string { return fmt.Sprintf("th dport %d", m.Port) }
-func (m MatchFibLocal) text() string {
+func (m MatchDport) text(proxy.Family) string { return fmt.Sprintf("th dport %d", m.Port) }
+func (m MatchFibLocal) text(proxy.Family) string {
 	if m.Source {
 		return "fib saddr type local"
 	}
 	return "fib daddr type local"
 }
-func (MatchCtNew) text() string       { return "ct state new" }
-func (m MatchMarkClear) text() string { return fmt.Sprintf("meta mark & 0x%08x == 0x00000000", m.Bit) }
-func (m SetMark) text() string {
+func (MatchCtNew) text(proxy.Family) string { return "ct state new" }
+func (m MatchMarkClear) text(proxy.Family) string {
+	return fmt.Sprintf("meta mark & 0x%08x == 0x00000000", m.Bit)
+}
+func (m SetMark) text(proxy.Family) string {
 	op := "|"
 	if m.Xor {
 		op = "^"
 	}
 	return fmt.Sprintf("meta mark set meta mark %s 0x%08x", op, m.Bit)
 }
-func (Masquerade) text() string { return "masquerade fully-random" }
-func (d DNAT) text() string {
+func (Masquerade) text(proxy.Family) string { return "masquerade fully-random" }
+func (d DNAT) text(proxy.Family) string {
+	// An IPv6 AddrPort prints as [address]:port, as nft wants it.
 	return fmt.Sprintf("meta l4proto %s dnat to %s", protoName(d.Proto), d.To)
 }
-func (m MapLookup) text() string   { return keyText(m.Key) + " vmap @" + m.Map }
-func (m MatchKeySet) text() string { return keyText(m.Key) + " @" + m.Set }
-func (d DNATMap) text() string {
-	return fmt.Sprintf("meta l4proto %s dnat ip to %s . numgen random mod %d map @%s", protoName(d.Proto), keyText(d.Key), d.Mod, d.Map)
+func (m MapLookup) text(f proxy.Family) string   { return keyText(m.Key, f) + " vmap @" + m.Map }
+func (m MatchKeySet) text(f proxy.Family) string { return keyText(m.Key, f) + " @" + m.Set }
+func (d DNATMap) text(f proxy.Family) string {
+	return fmt.Sprintf("meta l4proto %s dnat %s to %s . numgen random mod %d map @%s", protoName(d.Proto), ipKeyword(f), keyText(d.Key, f), d.Mod, d.Map)
 }
-func (n MatchNumgen) text() string    { return fmt.Sprintf("numgen random mod %d 0", n.Mod) }
-func (a AffinityUpdate) text() string { return "update @" + a.Set + " { ip saddr }" }
-func (d Do) text() string             { return d.Verdict.String() }
-func (RejectTCPReset) text() string   { return "reject with tcp reset" }
+func (n MatchNumgen) text(proxy.Family) string { return fmt.Sprintf("numgen random mod %d 0", n.Mod) }
+func (a AffinityUpdate) text(f proxy.Family) string {
+	return "update @" + a.Set + " { " + ipKeyword(f) + " saddr }"
+}
+func (d Do) text(proxy.Family) string           { return d.Verdict.String() }
+func (RejectTCPReset) text(proxy.Family) string { return "reject with tcp reset" }
 
 // keyFieldText gives, per key field, its nft expression and its set type.
 var keyFieldText = map[KeyField][2]string{
-	KeyDaddr:   {"ip daddr", "ipv4_addr"},
+	KeyDaddr:   {"daddr", ""}, // the family's: see keyField
 	KeyL4Proto: {"meta l4proto", "inet_proto"},
 	KeyDport:   {"th dport", "inet_service"},
 	// Only an Endpoints map has an index, and it is printed with typeof (the
@@ -324,17 +354,29 @@ var keyFieldText = map[KeyField][2]string{
 	KeyIndex: {"numgen random mod 65536", ""},
 }
 
+// keyField is the nft expression (which 0) or set type (which 1) of k in a
+// table of family f.
+func keyField(k KeyField, which int, f proxy.Family) string {
+	if k == KeyDaddr {
+		if which == 0 {
+			return ipKeyword(f) + " daddr"
+		}
+		return addrType(f)
+	}
+	return keyFieldText[k][which]
+}
+
 // keyJoin joins the expressions (which 0) or set types (which 1) of key.
-func keyJoin(key []KeyField, which int) string {
+func keyJoin(key []KeyField, which int, f proxy.Family) string {
 	parts := make([]string, len(key))
 	for i, k := range key {
-		parts[i] = keyFieldText[k][which]
+		parts[i] = keyField(k, which, f)
 	}
 	return strings.Join(parts, " . ")
 }
 
-func keyText(key []KeyField) string     { return keyJoin(key, 0) }
-func keyTypeText(key []KeyField) string { return keyJoin(key, 1) }
+func keyText(key []KeyField, f proxy.Family) string     { return keyJoin(key, 0, f) }
+func keyTypeText(key []KeyField, f proxy.Family) string { return keyJoin(key, 1, f) }
 
 // protoName is the nft name of a Kubernetes protocol.
 func protoName(p corev1.Protocol) string { return strings.ToLower(string(p)) }
@@ -350,10 +392,11 @@ func protoNumber(p corev1.Protocol) byte {
 	return 6
 }
 
-func (r Rule) String() string {
+// text is the rule in nft syntax, in a table of family f.
+func (r Rule) text(f proxy.Family) string {
 	parts := make([]string, len(r))
 	for i, s := range r {
-		parts[i] = s.text()
+		parts[i] = s.text(f)
 	}
 	return strings.Join(parts, " ")
 }
@@ -404,6 +447,7 @@ func (e Element) key(fields []KeyField) string {
 // validating. Building it walks everything, so syncs never do.
 type flatRuleset struct {
 	table  string
+	family proxy.Family
 	chains []*Chain
 	maps   []*Map
 	sets   []*Set
@@ -415,7 +459,7 @@ func (rs *Ruleset) flatten() *flatRuleset {
 	if rs.flat != nil {
 		return rs.flat
 	}
-	f := &flatRuleset{table: rs.Table, byName: map[string]*Chain{}}
+	f := &flatRuleset{table: rs.Table, family: rs.Family, byName: map[string]*Chain{}}
 	groups := append([]*Group{rs.Fixed}, rs.Ports...)
 	maps := map[string]*Map{}
 	for _, m := range rs.Maps {
@@ -460,11 +504,12 @@ func (rs *Ruleset) flatten() *flatRuleset {
 func (rs *Ruleset) String() string {
 	f := rs.flatten()
 	var b strings.Builder
-	fmt.Fprintf(&b, "table ip %s {\n", f.table)
+	fam := f.family
+	fmt.Fprintf(&b, "table %s %s {\n", ipKeyword(fam), f.table)
 	for _, s := range f.sets {
-		typ := "ipv4_addr"
+		typ := addrType(fam)
 		if s.Pairs {
-			typ = "ipv4_addr . ipv4_addr"
+			typ += " . " + addrType(fam)
 		}
 		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", s.Name, typ)
 		if s.Timeout > 0 {
@@ -485,11 +530,11 @@ func (rs *Ruleset) String() string {
 	for _, m := range f.maps {
 		switch {
 		case m.Endpoints:
-			fmt.Fprintf(&b, "\tmap %s {\n\t\ttypeof %s : ip daddr . th dport\n", m.Name, keyText(m.Key))
+			fmt.Fprintf(&b, "\tmap %s {\n\t\ttypeof %s : %s daddr . th dport\n", m.Name, keyText(m.Key, fam), ipKeyword(fam))
 		case m.Set:
-			fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", m.Name, keyTypeText(m.Key))
+			fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", m.Name, keyTypeText(m.Key, fam))
 		default:
-			fmt.Fprintf(&b, "\tmap %s {\n\t\ttype %s : verdict\n", m.Name, keyTypeText(m.Key))
+			fmt.Fprintf(&b, "\tmap %s {\n\t\ttype %s : verdict\n", m.Name, keyTypeText(m.Key, fam))
 		}
 		if len(m.Elements) > 0 {
 			b.WriteString("\t\telements = {")
@@ -517,7 +562,7 @@ func (rs *Ruleset) String() string {
 			fmt.Fprintf(&b, "\t\ttype %s hook %s priority %d; policy accept;\n", c.Hook.Type, c.Hook.Hook, c.Hook.Priority)
 		}
 		for _, r := range c.Rules {
-			fmt.Fprintf(&b, "\t\t%s\n", r)
+			fmt.Fprintf(&b, "\t\t%s\n", r.text(fam))
 		}
 		b.WriteString("\t}\n")
 		if i < len(f.chains)-1 {

@@ -3,6 +3,8 @@ package nftables
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +25,13 @@ import (
 // nftList returns `nft list table ip T` inside the namespace.
 func nftList(t *testing.T, ns *netnstest.NS, table string) string {
 	t.Helper()
-	out, err := exec.Command("ip", "netns", "exec", ns.Name, "nft", "list", "table", "ip", table).CombinedOutput()
+	return nftListFamily(t, ns, proxy.IPv4, table)
+}
+
+// nftListFamily returns `nft list table ip T` (ip6 T for IPv6) inside the namespace.
+func nftListFamily(t *testing.T, ns *netnstest.NS, family proxy.Family, table string) string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns.Name, "nft", "list", "table", ipKeyword(family), table).CombinedOutput()
 	if err != nil {
 		t.Fatalf("nft list table: %v: %s", err, out)
 	}
@@ -113,7 +121,12 @@ func hasHeader(listing, header string) bool {
 
 func newProxier(t *testing.T, ns *netnstest.NS) *Proxier {
 	t.Helper()
-	p, err := NewProxier("svcnet", ns.FD())
+	return newProxierFamily(t, ns, proxy.IPv4)
+}
+
+func newProxierFamily(t *testing.T, ns *netnstest.NS, family proxy.Family) *Proxier {
+	t.Helper()
+	p, err := NewProxier("svcnet", family, ns.FD())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +136,24 @@ func newProxier(t *testing.T, ns *netnstest.NS) *Proxier {
 
 // TestIncrementalSyncMatchesFullSync applies a sequence of snapshots to one
 // namespace incrementally and to another with full syncs, and expects the kernel
-// to hold the same table in both after every step.
+// to hold the same table in both after every step, for the fixture in an ip
+// table and for its IPv6 twin in an ip6 table.
 func TestIncrementalSyncMatchesFullSync(t *testing.T) {
+	for _, family := range []proxy.Family{proxy.IPv4, proxy.IPv6} {
+		t.Run(fmt.Sprintf("IPv%d", family), func(t *testing.T) { incrementalMatchesFull(t, family) })
+	}
+}
+
+func incrementalMatchesFull(t *testing.T, family proxy.Family) {
 	inc, full := netnstest.New(t, "inc"), netnstest.New(t, "full")
-	pInc := newProxier(t, inc)
+	pInc := newProxierFamily(t, inc, family)
 	cfg := fixtureConfig()
+	// The steps change the IPv4 fixture; the IPv6 side programs its twin.
+	build := func(s *proxy.Snapshot) *Ruleset { return Build(s, cfg) }
+	if family == proxy.IPv6 {
+		cfg = fixtureConfig6()
+		build = func(s *proxy.Snapshot) *Ruleset { return Build(snapshot6(s), cfg) }
+	}
 
 	steps := []struct {
 		name   string
@@ -160,7 +186,7 @@ func TestIncrementalSyncMatchesFullSync(t *testing.T) {
 	snap := fixtureSnapshot()
 	for i, step := range steps {
 		step.change(snap)
-		rs := Build(snap, cfg)
+		rs := build(snap)
 		st, err := pInc.Sync(rs, false)
 		if err != nil {
 			t.Fatalf("%s: incremental sync: %v", step.name, err)
@@ -169,11 +195,12 @@ func TestIncrementalSyncMatchesFullSync(t *testing.T) {
 			t.Errorf("%s: sync was full; want incremental", step.name)
 		}
 		// A fresh proxier each step, so the full side never diffs.
-		pFull := newProxier(t, full)
+		pFull := newProxierFamily(t, full, family)
 		if _, err := pFull.Sync(rs, true); err != nil {
 			t.Fatalf("%s: full sync: %v", step.name, err)
 		}
-		if got, want := normalized(nftList(t, inc, "svcnet")), normalized(nftList(t, full, "svcnet")); !sameTable(got, want) {
+		got, want := normalized(nftListFamily(t, inc, family, "svcnet")), normalized(nftListFamily(t, full, family, "svcnet"))
+		if !sameTable(got, want) {
 			t.Fatalf("%s: incremental table differs from full:\n--- incremental\n%s\n--- full\n%s", step.name, got, want)
 		}
 	}
@@ -221,21 +248,62 @@ func ask(ctx context.Context, ns *netnstest.NS, network, addr string) (name, cli
 	return a.Name, a.Client, err
 }
 
+// trafficNet are the addresses of TestTraffic's namespaces in one family.
+type trafficNet struct {
+	family proxy.Family
+	// gw1, pod1, gw2, pod2: the pod links (node side, pod side); uplink and
+	// outside: the node's link to a client outside the cluster.
+	gw1, pod1, gw2, pod2, uplink, outside string
+	bits                                  string // prefix length of every link
+	pods                                  string // the cluster CIDR
+	web, empty, dns, emptyUDP             string // cluster IPs
+}
+
+var trafficNets = []trafficNet{
+	{family: proxy.IPv4, gw1: "10.244.1.1", pod1: "10.244.1.2", gw2: "10.244.2.1", pod2: "10.244.2.2",
+		uplink: "10.250.0.1", outside: "10.250.0.2", bits: "24", pods: "10.244.0.0/16",
+		web: "10.96.0.10", empty: "10.96.0.11", dns: "10.96.0.53", emptyUDP: "10.96.0.54"},
+	{family: proxy.IPv6, gw1: "fd00:10:244:1::1", pod1: "fd00:10:244:1::2", gw2: "fd00:10:244:2::1", pod2: "fd00:10:244:2::2",
+		uplink: "fd00:10:250::1", outside: "fd00:10:250::2", bits: "64", pods: "fd00:10:244::/48",
+		web: "fd00:10:96::a", empty: "fd00:10:96::b", dns: "fd00:10:96::35", emptyUDP: "fd00:10:96::36"},
+}
+
 // TestTraffic programs a node namespace with two pod namespaces behind it and
-// sends real TCP and UDP traffic through ClusterIPs and a node port.
+// sends real TCP and UDP traffic through ClusterIPs and a node port, over
+// IPv4 (table ip) and over IPv6 (table ip6).
 func TestTraffic(t *testing.T) {
+	for _, n := range trafficNets {
+		t.Run(fmt.Sprintf("IPv%d", n.family), func(t *testing.T) { traffic(t, n) })
+	}
+}
+
+func traffic(t *testing.T, n trafficNet) {
+	hp := func(addr string, port int) string { return net.JoinHostPort(addr, fmt.Sprint(port)) }
 	node := netnstest.New(t, "node")
 	pod1, pod2 := netnstest.New(t, "pod1"), netnstest.New(t, "pod2")
-	netnstest.Link(t, node, "p1", "10.244.1.1/24", pod1, "eth0", "10.244.1.2/24")
-	netnstest.Link(t, node, "p2", "10.244.2.1/24", pod2, "eth0", "10.244.2.2/24")
-	pod1.Run("ip", "route", "add", "default", "via", "10.244.1.1")
-	pod2.Run("ip", "route", "add", "default", "via", "10.244.2.1")
-	node.Sysctl("net.ipv4.ip_forward", "1")
-	// The node reaches service addresses through a default route, as a real node does.
 	outside := netnstest.New(t, "out")
-	netnstest.Link(t, node, "uplink", "10.250.0.1/24", outside, "eth0", "10.250.0.2/24")
-	node.Run("ip", "route", "add", "default", "via", "10.250.0.2")
-	outside.Run("ip", "route", "add", "10.244.0.0/16", "via", "10.250.0.1")
+	if n.family == proxy.IPv6 {
+		for _, ns := range []*netnstest.NS{node, pod1, pod2, outside} {
+			ns.EnableIPv6(ns == node)
+		}
+	}
+	netnstest.Link(t, node, "p1", n.gw1+"/"+n.bits, pod1, "eth0", n.pod1+"/"+n.bits)
+	netnstest.Link(t, node, "p2", n.gw2+"/"+n.bits, pod2, "eth0", n.pod2+"/"+n.bits)
+	pod1.Run("ip", "route", "add", "default", "via", n.gw1)
+	pod2.Run("ip", "route", "add", "default", "via", n.gw2)
+	if n.family == proxy.IPv4 {
+		node.Sysctl("net.ipv4.ip_forward", "1")
+	}
+	// A pod reaching itself through a Service is routed back out of the link
+	// it came in on here (no bridge), and the node answers with ICMP
+	// redirects, which use up the per-client token bucket that the port
+	// unreachable of a rejected UDP packet needs too.
+	node.Sysctl("net.ipv4.icmp_ratelimit", "0")
+	node.Sysctl("net.ipv6.icmp.ratelimit", "0")
+	// The node reaches service addresses through a default route, as a real node does.
+	netnstest.Link(t, node, "uplink", n.uplink+"/"+n.bits, outside, "eth0", n.outside+"/"+n.bits)
+	node.Run("ip", "route", "add", "default", "via", n.outside)
+	outside.Run("ip", "route", "add", n.pods, "via", n.uplink)
 
 	for _, p := range []struct {
 		ns   *netnstest.NS
@@ -255,21 +323,32 @@ func TestTraffic(t *testing.T) {
 		go netnstest.ServeEchoUDP(u, p.name)
 	}
 
-	web := port("default", "web", "", corev1.ProtocolTCP, "10.96.0.10", 80, ep("10.244.1.2", 8080, "node-a"), ep("10.244.2.2", 8080, "node-a"))
+	web := port("default", "web", "", corev1.ProtocolTCP, n.web, 80, ep(n.pod1, 8080, "node-a"), ep(n.pod2, 8080, "node-a"))
 	web.NodePort = 30080
-	empty := port("default", "empty", "", corev1.ProtocolTCP, "10.96.0.11", 80)
-	dns := port("default", "dns", "", corev1.ProtocolUDP, "10.96.0.53", 53, ep("10.244.1.2", 5353, "node-a"))
-	snap := &proxy.Snapshot{Ports: []*proxy.ServicePort{dns, empty, web}}
-	p := newProxier(t, node)
-	if _, err := p.Sync(Build(snap, Config{NodeName: "node-a", ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}), false); err != nil {
+	empty := port("default", "empty", "", corev1.ProtocolTCP, n.empty, 80)
+	dns := port("default", "dns", "", corev1.ProtocolUDP, n.dns, 53, ep(n.pod1, 5353, "node-a"))
+	emptyUDP := port("default", "empty-udp", "", corev1.ProtocolUDP, n.emptyUDP, 53)
+	snap := &proxy.Snapshot{Ports: []*proxy.ServicePort{dns, empty, emptyUDP, web}}
+	p := newProxierFamily(t, node, n.family)
+	cfg := Config{Family: n.family, NodeName: "node-a", ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix(n.pods)}}
+	if _, err := p.Sync(Build(snap, cfg), false); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	webAddr := hp(n.web, 80)
+	// The first IPv6 connection through the node can lose its first SYN
+	// while neighbours are resolved (a retransmission a second later): one
+	// unhurried connection from each pod warms the paths up.
+	for _, ns := range []*netnstest.NS{pod1, pod2} {
+		if _, err := ns.Ask(ctx, "tcp", webAddr, 5*time.Second); err != nil {
+			t.Fatalf("first connection to %s: %v", webAddr, err)
+		}
+	}
 
 	t.Run("clusterIP from a pod spreads evenly over both endpoints", func(t *testing.T) {
 		seen := map[string]int{}
 		for range 200 {
-			name, _, err := ask(ctx, pod2, "tcp", "10.96.0.10:80")
+			name, _, err := ask(ctx, pod2, "tcp", webAddr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,21 +361,21 @@ func TestTraffic(t *testing.T) {
 		}
 	})
 	t.Run("clusterIP from the node", func(t *testing.T) {
-		if _, _, err := ask(ctx, node, "tcp", "10.96.0.10:80"); err != nil {
+		if _, _, err := ask(ctx, node, "tcp", webAddr); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("pod source address preserved, hairpin masqueraded", func(t *testing.T) {
 		var direct, hairpin bool
 		for i := 0; i < 100 && !(direct && hairpin); i++ {
-			name, client, err := ask(ctx, pod1, "tcp", "10.96.0.10:80")
+			name, client, err := ask(ctx, pod1, "tcp", webAddr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			switch {
-			case name == "pod2" && client == "10.244.1.2":
+			case name == "pod2" && client == n.pod1:
 				direct = true
-			case name == "pod1" && client == "10.244.1.1":
+			case name == "pod1" && client == n.gw1:
 				hairpin = true
 			case name == "pod1" || name == "pod2":
 				t.Fatalf("%s saw client %s", name, client)
@@ -307,35 +386,42 @@ func TestTraffic(t *testing.T) {
 		}
 	})
 	t.Run("node port on a node address", func(t *testing.T) {
-		for _, addr := range []string{"10.244.2.1:30080", "10.250.0.1:30080"} {
+		for _, addr := range []string{hp(n.gw2, 30080), hp(n.uplink, 30080)} {
 			if _, _, err := ask(ctx, pod2, "tcp", addr); err != nil {
 				t.Errorf("%s: %v", addr, err)
 			}
 		}
-		if _, _, err := ask(ctx, node, "tcp", "10.250.0.1:30080"); err != nil {
+		if _, _, err := ask(ctx, node, "tcp", hp(n.uplink, 30080)); err != nil {
 			t.Errorf("from the node itself: %v", err)
 		}
 		// From outside the cluster: masqueraded, so the reply comes back via the node.
-		name, client, err := ask(ctx, outside, "tcp", "10.250.0.1:30080")
+		name, client, err := ask(ctx, outside, "tcp", hp(n.uplink, 30080))
 		if err != nil {
 			t.Fatalf("from outside: %v", err)
 		}
-		if want := map[string]string{"pod1": "10.244.1.1", "pod2": "10.244.2.1"}[name]; client != want {
+		if want := map[string]string{"pod1": n.gw1, "pod2": n.gw2}[name]; client != want {
 			t.Errorf("outside client seen by %s as %s; want the node's address %s", name, client, want)
 		}
 	})
 	t.Run("no endpoints rejects at once", func(t *testing.T) {
-		start := time.Now()
-		_, _, err := ask(ctx, pod2, "tcp", "10.96.0.11:80")
-		if !errors.Is(err, syscall.ECONNREFUSED) {
-			t.Fatalf("dial service without endpoints: %v; want connection refused", err)
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("refusal took %v", d)
+		for _, network := range []string{"tcp", "udp"} {
+			addr := hp(n.empty, 80)
+			if network == "udp" {
+				// ICMP (ICMPv6) port unreachable.
+				addr = hp(n.emptyUDP, 53)
+			}
+			start := time.Now()
+			_, _, err := ask(ctx, pod2, network, addr)
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Fatalf("%s to a service without endpoints: %v; want connection refused", network, err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%s refusal took %v", network, d)
+			}
 		}
 	})
 	t.Run("udp", func(t *testing.T) {
-		name, _, err := ask(ctx, pod2, "udp", "10.96.0.53:53")
+		name, _, err := ask(ctx, pod2, "udp", hp(n.dns, 53))
 		if err != nil || name != "pod1" {
 			t.Fatalf("udp answer from %q, %v; want pod1", name, err)
 		}

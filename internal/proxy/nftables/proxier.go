@@ -11,6 +11,8 @@ import (
 	nft "github.com/google/nftables"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/svcnet/svcnet/internal/proxy"
 )
 
 // Proxier programs a [Ruleset] into the kernel over netlink, in the network
@@ -83,12 +85,21 @@ func newState(rs *Ruleset) *tableState {
 	return st
 }
 
-// NewProxier opens a netlink connection for table name in the network namespace
-// of netnsFD, or the current one when netnsFD is negative. It changes nothing in
-// the kernel.
-func NewProxier(table string, netnsFD int) (*Proxier, error) {
+// NewProxier opens a netlink connection for table name of family (IPv4: table
+// ip, IPv6: table ip6; the two are different tables of the same name) in the
+// network namespace of netnsFD, or the current one when netnsFD is negative. It
+// changes nothing in the kernel.
+func NewProxier(table string, family proxy.Family, netnsFD int) (*Proxier, error) {
 	if table == "" {
 		table = "svcnet"
+	}
+	tf := nft.TableFamilyIPv4
+	switch family {
+	case proxy.IPv4, 0:
+	case proxy.IPv6:
+		tf = nft.TableFamilyIPv6
+	default:
+		return nil, fmt.Errorf("nftables proxier: unknown address family %d", family)
 	}
 	opts := []nft.ConnOption{nft.AsLasting(), nft.WithSockOptions(largeBuffers)}
 	if netnsFD >= 0 {
@@ -103,7 +114,7 @@ func NewProxier(table string, netnsFD int) (*Proxier, error) {
 		conn.CloseLasting()
 		return nil, err
 	}
-	return &Proxier{conn: conn, w: w, table: &nft.Table{Name: table, Family: nft.TableFamilyIPv4}}, nil
+	return &Proxier{conn: conn, w: w, table: &nft.Table{Name: table, Family: tf}}, nil
 }
 
 // socketBuffer is the send and receive buffer of the netlink socket. A sync is
@@ -153,6 +164,9 @@ func (p *Proxier) Sync(rs *Ruleset, full bool) (SyncStats, error) {
 	defer p.mu.Unlock()
 	// rs is not validated here: the kernel checks every reference and refuses
 	// the whole batch if one is dangling (tests call Validate on what Build makes).
+	if f := rs.Family; f != p.Family() && (f != 0 || p.Family() != proxy.IPv4) {
+		return SyncStats{}, fmt.Errorf("sync table %s: the ruleset is of IPv%d", p.Table(), f)
+	}
 	if !full && p.applied != nil {
 		// The incremental sync updates p.applied as it goes; a failure
 		// leaves it unknown, and the next sync is a full one.
@@ -174,7 +188,20 @@ func (p *Proxier) Sync(rs *Ruleset, full bool) (SyncStats, error) {
 	return stats, nil
 }
 
-func (p *Proxier) encoder() *encoder { return &encoder{conn: p.w.conn, table: p.table} }
+func (p *Proxier) encoder() *encoder {
+	return &encoder{conn: p.w.conn, table: p.table, v6: p.table.Family == nft.TableFamilyIPv6}
+}
+
+// Family is the address family of the proxier's table.
+func (p *Proxier) Family() proxy.Family {
+	if p.table.Family == nft.TableFamilyIPv6 {
+		return proxy.IPv6
+	}
+	return proxy.IPv4
+}
+
+// Table names the proxier's table as nft does: "ip svcnet", "ip6 svcnet".
+func (p *Proxier) Table() string { return ipKeyword(p.Family()) + " " + p.table.Name }
 
 // fullSync rewrites every chain, map and plain set of rs, and deletes
 // whatever else the table holds. Affinity sets that stay are kept with their
@@ -247,7 +274,7 @@ func (p *Proxier) fullSync(rs *Ruleset, st *tableState) (SyncStats, error) {
 			if s.Name == setHairpin {
 				hairpinSet = s
 			}
-			if err := p.addElements(set, addrElements(s, s.Elements)); err != nil {
+			if err := p.addElements(set, e.addrElements(s, s.Elements)); err != nil {
 				return stats, fmt.Errorf("fill set %s: %w", s.Name, err)
 			}
 		}
@@ -277,7 +304,7 @@ func (p *Proxier) fullSync(rs *Ruleset, st *tableState) (SyncStats, error) {
 		}
 	}
 	for _, m := range rs.Maps {
-		if err := p.addElements(e.mapSet(m), mapElements(m, els[m.Name])); err != nil {
+		if err := p.addElements(e.mapSet(m), e.mapElements(m, els[m.Name])); err != nil {
 			return stats, fmt.Errorf("fill map %s: %w", m.Name, err)
 		}
 		stats.ElementsAdded += len(els[m.Name])
@@ -287,7 +314,7 @@ func (p *Proxier) fullSync(rs *Ruleset, st *tableState) (SyncStats, error) {
 		for a := range hairpin {
 			addrs = append(addrs, a)
 		}
-		if err := p.addElements(e.addrSet(hairpinSet), addrElements(hairpinSet, addrs)); err != nil {
+		if err := p.addElements(e.addrSet(hairpinSet), e.addrElements(hairpinSet, addrs)); err != nil {
 			return stats, fmt.Errorf("fill set %s: %w", setHairpin, err)
 		}
 	}
@@ -303,7 +330,7 @@ func (p *Proxier) fullSync(rs *Ruleset, st *tableState) (SyncStats, error) {
 		}
 	}
 	if err := p.w.commit(); err != nil {
-		return stats, fmt.Errorf("full sync of table %s: %w", p.table.Name, err)
+		return stats, fmt.Errorf("full sync of table %s: %w", p.Table(), err)
 	}
 	return stats, nil
 }
@@ -315,14 +342,14 @@ type kernelObjects struct {
 
 // listKernel reads the table's chains and named sets; a missing table is empty.
 func (p *Proxier) listKernel(have *kernelObjects) error {
-	tables, err := p.conn.ListTablesOfFamily(nft.TableFamilyIPv4)
+	tables, err := p.conn.ListTablesOfFamily(p.table.Family)
 	if err != nil {
 		return fmt.Errorf("list nftables tables: %w", err)
 	}
 	if !slices.ContainsFunc(tables, func(t *nft.Table) bool { return t.Name == p.table.Name }) {
 		return nil
 	}
-	chains, err := p.conn.ListChainsOfTableFamily(nft.TableFamilyIPv4)
+	chains, err := p.conn.ListChainsOfTableFamily(p.table.Family)
 	if err != nil {
 		return fmt.Errorf("list chains of table %s: %w", p.table.Name, err)
 	}
@@ -369,6 +396,8 @@ type delta struct {
 	// changed, whether the set held it before the sync.
 	hairpinWas map[netip.Addr]bool
 	hairpinSet *Set
+	// family is the table's: the text of chains compared.
+	family proxy.Family
 }
 
 // group adds to d what turns group old into group nw (either may be nil),
@@ -395,7 +424,7 @@ func (d *delta) group(old, nw *Group, refs map[netip.Addr]int) {
 			case !ok:
 				d.newChains = append(d.newChains, c)
 				d.write = append(d.write, c)
-			case o != c && o.rulesText() != c.rulesText():
+			case o != c && o.rulesText(d.family) != c.rulesText(d.family):
 				d.flush = append(d.flush, c)
 				d.write = append(d.write, c)
 			}
@@ -567,6 +596,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset) (SyncStats, error) {
 	var stats SyncStats
 	have := p.applied
 	d := newDelta()
+	d.family = p.Family()
 	d.diff(have, rs)
 	for _, m := range rs.Maps {
 		n := have.mapLen[m.Name] + len(d.addEls[m.Name]) - len(d.delEls[m.Name])
@@ -596,7 +626,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset) (SyncStats, error) {
 	// Map elements that go away or change, before the chains they name go.
 	for _, m := range rs.Maps {
 		if dels := d.delEls[m.Name]; len(dels) > 0 {
-			if err := p.deleteElements(e.mapSet(m), mapElements(m, dels)); err != nil {
+			if err := p.deleteElements(e.mapSet(m), e.mapElements(m, dels)); err != nil {
 				return stats, fmt.Errorf("delete elements of map %s: %w", m.Name, err)
 			}
 			stats.ElementsDeleted += len(dels)
@@ -618,19 +648,19 @@ func (p *Proxier) incrementalSync(rs *Ruleset) (SyncStats, error) {
 	}
 	for _, m := range rs.Maps {
 		if adds := d.addEls[m.Name]; len(adds) > 0 {
-			if err := p.addElements(e.mapSet(m), mapElements(m, adds)); err != nil {
+			if err := p.addElements(e.mapSet(m), e.mapElements(m, adds)); err != nil {
 				return stats, fmt.Errorf("add elements to map %s: %w", m.Name, err)
 			}
 			stats.ElementsAdded += len(adds)
 		}
 	}
 	for s, gone := range d.setDels {
-		if err := p.deleteElements(e.addrSet(s), addrElements(s, gone)); err != nil {
+		if err := p.deleteElements(e.addrSet(s), e.addrElements(s, gone)); err != nil {
 			return stats, fmt.Errorf("delete elements of set %s: %w", s.Name, err)
 		}
 	}
 	for s, added := range d.setAdds {
-		if err := p.addElements(e.addrSet(s), addrElements(s, added)); err != nil {
+		if err := p.addElements(e.addrSet(s), e.addrElements(s, added)); err != nil {
 			return stats, fmt.Errorf("add elements to set %s: %w", s.Name, err)
 		}
 	}
@@ -646,10 +676,10 @@ func (p *Proxier) incrementalSync(rs *Ruleset) (SyncStats, error) {
 		}
 	}
 	hp := e.addrSet(d.hairpinSet)
-	if err := p.deleteElements(hp, addrElements(d.hairpinSet, hairpinDels)); err != nil {
+	if err := p.deleteElements(hp, e.addrElements(d.hairpinSet, hairpinDels)); err != nil {
 		return stats, fmt.Errorf("delete elements of set %s: %w", setHairpin, err)
 	}
-	if err := p.addElements(hp, addrElements(d.hairpinSet, hairpinAdds)); err != nil {
+	if err := p.addElements(hp, e.addrElements(d.hairpinSet, hairpinAdds)); err != nil {
 		return stats, fmt.Errorf("add elements to set %s: %w", setHairpin, err)
 	}
 	// Chains that go: empty them all first (they may refer to each other).
@@ -667,7 +697,7 @@ func (p *Proxier) incrementalSync(rs *Ruleset) (SyncStats, error) {
 		p.w.conn.DelSet(e.mapSet(m))
 	}
 	if err := p.w.commit(); err != nil {
-		return stats, fmt.Errorf("incremental sync of table %s: %w", p.table.Name, err)
+		return stats, fmt.Errorf("incremental sync of table %s: %w", p.Table(), err)
 	}
 	return stats, nil
 }
@@ -723,7 +753,7 @@ func (p *Proxier) Cleanup() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.applied = nil
-	tables, err := p.conn.ListTablesOfFamily(nft.TableFamilyIPv4)
+	tables, err := p.conn.ListTablesOfFamily(p.table.Family)
 	if err != nil {
 		return fmt.Errorf("list nftables tables: %w", err)
 	}
@@ -732,7 +762,7 @@ func (p *Proxier) Cleanup() error {
 	}
 	p.w.conn.DelTable(p.table)
 	if err := p.w.commit(); err != nil {
-		return fmt.Errorf("delete table %s: %w", p.table.Name, err)
+		return fmt.Errorf("delete table %s: %w", p.Table(), err)
 	}
 	return nil
 }
@@ -740,7 +770,7 @@ func (p *Proxier) Cleanup() error {
 // Check asks the kernel for its tables: it fails when the process may not use
 // nftables (no CAP_NET_ADMIN) or the kernel has no nftables.
 func (p *Proxier) Check() error {
-	if _, err := p.conn.ListTablesOfFamily(nft.TableFamilyIPv4); err != nil {
+	if _, err := p.conn.ListTablesOfFamily(p.table.Family); err != nil {
 		return fmt.Errorf("list nftables tables: %w", err)
 	}
 	return nil

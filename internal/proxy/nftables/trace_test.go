@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,28 +12,37 @@ import (
 	"github.com/svcnet/svcnet/internal/proxy"
 )
 
+// traceCase is a packet traced through the fixture and where it must end.
+type traceCase struct {
+	name     string
+	node     string // default node-a
+	src, dst string
+	proto    corev1.Protocol
+	port     int32
+	fromNode bool
+	want     []string
+}
+
 // TestTrace states where the first packet of a connection ends for every
 // service shape of the fixture, from a pod on this node, a pod on another node,
 // the node itself and a client outside the cluster. The fixture's node-a has the
 // addresses 10.250.0.1 (its primary) and 10.244.1.1 (its pod gateway).
-func TestTrace(t *testing.T) {
+func TestTrace(t *testing.T) { runTraceCases(t, traceCases(), false) }
+
+// TestTraceIPv6 traces every case of TestTrace through the IPv6 twin of the
+// fixture (an ip6 table), with the cases' addresses mapped the same way: the
+// IPv6 data plane serves every shape as the IPv4 one does.
+func TestTraceIPv6(t *testing.T) { runTraceCases(t, traceCases(), true) }
+
+func traceCases() []traceCase {
 	const (
 		localPod   = "10.244.1.50"
 		remotePod  = "10.244.2.50"
 		nodeIP     = "10.250.0.1"
 		outsideCli = "203.0.113.9"
 	)
-	local := mustAddrs(nodeIP, "10.244.1.1")
 	tcp, udp, sctp := corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP
-	tests := []struct {
-		name     string
-		node     string // default node-a
-		src, dst string
-		proto    corev1.Protocol
-		port     int32
-		fromNode bool
-		want     []string
-	}{
+	return []traceCase{
 		{name: "clusterIP from a local pod: either endpoint, source kept", src: localPod, dst: "10.96.0.10", port: 80,
 			want: []string{"dnat 10.244.1.2:8080", "dnat 10.244.2.3:8080"}},
 		{name: "clusterIP from a pod on another node", src: remotePod, dst: "10.96.0.10", port: 80,
@@ -88,25 +98,41 @@ func TestTrace(t *testing.T) {
 			want: []string{"dnat 10.244.2.11:8443"}},
 		{name: "unrelated traffic", src: localPod, dst: remotePod, port: 80, want: []string{"accept"}},
 	}
-	for _, tc := range tests {
+}
+
+// runTraceCases traces each case through the fixture, or with v6 through its
+// IPv6 twin with the case's addresses mapped by to6.
+func runTraceCases(t *testing.T, cases []traceCase, v6 bool) {
+	local := mustAddrs("10.250.0.1", "10.244.1.1")
+	cfg, snap := fixtureConfig(), fixtureSnapshot()
+	addr := netip.MustParseAddr
+	if v6 {
+		local, cfg, snap = addrs6(local), fixtureConfig6(), fixtureSnapshot6()
+		addr = func(s string) netip.Addr { return to6(netip.MustParseAddr(s)) }
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := fixtureConfig()
+			cfg := cfg
 			if tc.node != "" {
 				cfg.NodeName = tc.node
 			}
 			proto := tc.proto
 			if proto == "" {
-				proto = tcp
+				proto = corev1.ProtocolTCP
 			}
-			rs := Build(fixtureSnapshot(), cfg)
-			outs := Trace(rs, local, Packet{Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
+			want := tc.want
+			if v6 {
+				want = outcomes6(want)
+			}
+			rs := Build(snap, cfg)
+			outs := Trace(rs, local, Packet{Src: addr(tc.src), Dst: addr(tc.dst),
 				Proto: proto, Dport: tc.port, FromNode: tc.fromNode})
 			got := make([]string, len(outs))
 			for i, o := range outs {
 				got[i] = o.String()
 			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("outcomes = %q; want %q", got, tc.want)
+			if !slices.Equal(got, want) {
+				t.Errorf("outcomes = %q; want %q", got, want)
 				for _, o := range outs {
 					t.Logf("%s via %v", o, o.Chains)
 				}
@@ -174,4 +200,21 @@ func TestEvenSpread(t *testing.T) {
 			}
 		}
 	}
+}
+
+// outcomes6 maps the endpoints of outcomes ("dnat 10.244.1.2:8080 masquerade")
+// by to6, sorted as Trace sorts them.
+func outcomes6(outs []string) []string {
+	out := make([]string, len(outs))
+	for i, o := range outs {
+		words := strings.Fields(o)
+		for j, w := range words {
+			if ap, err := netip.ParseAddrPort(w); err == nil {
+				words[j] = netip.AddrPortFrom(to6(ap.Addr()), ap.Port()).String()
+			}
+		}
+		out[i] = strings.Join(words, " ")
+	}
+	slices.Sort(out)
+	return out
 }
