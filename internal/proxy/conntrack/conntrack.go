@@ -84,19 +84,31 @@ var _ netlink.CustomConntrackFilter = filter(nil)
 // Cleaner deletes conntrack entries in the network namespace it runs in.
 type Cleaner struct{}
 
-// Delete removes the UDP entries translated to any of eps and returns how many
+// Delete removes the UDP entries translated to any of eps (IPv4 and IPv6
+// endpoints alike: the kernel keeps a table per family) and returns how many
 // went.
 func (Cleaner) Delete(eps []netip.AddrPort) (int, error) {
-	if len(eps) == 0 {
-		return 0, nil
-	}
-	f := filter{}
+	v4, v6 := filter{}, filter{}
 	for _, e := range eps {
-		f[e] = true
+		if e.Addr().Unmap().Is4() {
+			v4[e] = true
+		} else {
+			v6[e] = true
+		}
 	}
-	n, err := netlink.ConntrackDeleteFilters(netlink.ConntrackTable, netlink.FAMILY_V4, f)
-	if err != nil {
-		return int(n), fmt.Errorf("delete stale udp conntrack entries: %w", err)
+	total := 0
+	for _, fam := range []struct {
+		f      filter
+		family netlink.InetFamily
+	}{{v4, netlink.FAMILY_V4}, {v6, netlink.FAMILY_V6}} {
+		if len(fam.f) == 0 {
+			continue
+		}
+		n, err := netlink.ConntrackDeleteFilters(netlink.ConntrackTable, fam.family, fam.f)
+		total += int(n)
+		if err != nil {
+			return total, fmt.Errorf("delete stale udp conntrack entries: %w", err)
+		}
 	}
-	return int(n), nil
+	return total, nil
 }

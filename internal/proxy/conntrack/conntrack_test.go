@@ -54,7 +54,7 @@ func TestStale(t *testing.T) {
 }
 
 func TestFilterMatchesOnlyTranslatedUDP(t *testing.T) {
-	f := filter{netip.MustParseAddrPort("10.244.1.2:53"): true}
+	f := filter{netip.MustParseAddrPort("10.244.1.2:53"): true, netip.MustParseAddrPort("[fd00:10:244:1::2]:53"): true}
 	flow := func(proto uint8, dst string, dport uint16, replySrc string, rport uint16) *netlink.ConntrackFlow {
 		fl := &netlink.ConntrackFlow{}
 		fl.Forward.Protocol, fl.Forward.DstIP, fl.Forward.DstPort = proto, net.ParseIP(dst), dport
@@ -70,6 +70,9 @@ func TestFilterMatchesOnlyTranslatedUDP(t *testing.T) {
 		{name: "udp straight to the endpoint", flow: flow(17, "10.244.1.2", 53, "10.244.1.2", 53)},
 		{name: "tcp translated to the endpoint", flow: flow(6, "10.96.0.10", 53, "10.244.1.2", 53)},
 		{name: "another endpoint", flow: flow(17, "10.96.0.10", 53, "10.244.2.2", 53)},
+		{name: "udp over IPv6, translated to the endpoint", flow: flow(17, "fd00:10:96::a", 53, "fd00:10:244:1::2", 53), want: true},
+		{name: "udp over IPv6 straight to the endpoint", flow: flow(17, "fd00:10:244:1::2", 53, "fd00:10:244:1::2", 53)},
+		{name: "another IPv6 endpoint", flow: flow(17, "fd00:10:96::a", 53, "fd00:10:244:2::2", 53)},
 	}
 	for _, tc := range tests {
 		if got := f.MatchConntrackFlow(tc.flow); got != tc.want {
