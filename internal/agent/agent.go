@@ -31,6 +31,24 @@ type DataPlane interface {
 	Sync(ctx context.Context, snap *proxy.Snapshot, full bool) error
 }
 
+// FamilyPlane is the data plane of one IP family: it is handed the snapshots
+// of that family. A dual-stack node has one per family, as kube-proxy runs a
+// proxier per family.
+type FamilyPlane struct {
+	Family proxy.Family
+	Plane  DataPlane
+}
+
+// familyPlane is a FamilyPlane with the agent's state for it.
+type familyPlane struct {
+	FamilyPlane
+	// builder keeps the ports of unchanged Services between syncs; only the
+	// sync loop uses it.
+	builder *proxy.Builder
+	// snapshot is that of the family's last successful sync (under mu).
+	snapshot *proxy.Snapshot
+}
+
 // Config is the agent's typed configuration.
 type Config struct {
 	NodeName string
@@ -64,7 +82,7 @@ func (c Config) withDefaults() Config {
 type Agent struct {
 	cfg     Config
 	client  kubernetes.Interface
-	plane   DataPlane
+	planes  []*familyPlane
 	log     *slog.Logger
 	metrics *metrics
 
@@ -77,14 +95,10 @@ type Agent struct {
 	changed chan struct{}
 
 	health *serviceHealth
-	// builder keeps the ports of unchanged Services between syncs; only the
-	// sync loop uses it.
-	builder *proxy.Builder
 
 	mu         sync.Mutex
 	lastSync   time.Time // last successful sync
 	lastChange time.Time // first change not yet synced; zero when in step
-	snapshot   *proxy.Snapshot
 	// dirty names the Services (namespace, name) whose object or slices
 	// changed since the last sync.
 	dirty map[[2]string]struct{}
@@ -93,16 +107,19 @@ type Agent struct {
 // sliceServiceIndex indexes slices by namespace/service name.
 const sliceServiceIndex = "service"
 
-// New wires an agent to the API through client and to the node through plane.
-// A nil plane makes an agent without a data plane: it registers the node and
-// heartbeats, nothing more. It starts nothing.
-func New(cfg Config, client kubernetes.Interface, plane DataPlane, reg prometheus.Registerer, log *slog.Logger) *Agent {
+// New wires an agent to the API through client and to the node through planes,
+// one per IP family the node serves (each sync programs them all). No plane
+// makes an agent without a data plane: it registers the node and heartbeats,
+// nothing more. It starts nothing.
+func New(cfg Config, client kubernetes.Interface, planes []FamilyPlane, reg prometheus.Registerer, log *slog.Logger) *Agent {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	cfg = cfg.withDefaults()
-	a := &Agent{cfg: cfg, client: client, plane: plane, log: log, metrics: newMetrics(reg), changed: make(chan struct{}, 1)}
-	a.builder = proxy.NewBuilder(proxy.IPv4)
+	a := &Agent{cfg: cfg, client: client, log: log, metrics: newMetrics(reg), changed: make(chan struct{}, 1)}
+	for _, p := range planes {
+		a.planes = append(a.planes, &familyPlane{FamilyPlane: p, builder: proxy.NewBuilder(p.Family)})
+	}
 	a.health = newServiceHealth(log, func() bool { _, ok := a.Healthy(time.Now()); return ok })
 	// Services and slices that another proxy handles, and headless ones, are
 	// never this agent's business: the informers do not even carry them.
@@ -248,7 +265,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { a.heartbeat(ctx) })
-	if a.plane == nil {
+	if len(a.planes) == 0 {
 		<-ctx.Done()
 		return nil
 	}
@@ -350,17 +367,31 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	clear(a.dirty)
 	a.mu.Unlock()
 
-	// A full sync rebuilds the snapshot from everything cached; other syncs
-	// rebuild only the Services that changed.
-	var snap *proxy.Snapshot
-	if full || !a.builder.Built() {
-		services := listAs[*corev1.Service](a.services.GetStore())
-		epSlices := listAs[*discoveryv1.EndpointSlice](a.slices.GetStore())
-		snap = a.builder.Build(services, epSlices)
-	} else {
-		snap = a.builder.Update(dirty, a.lookup)
+	// A full sync rebuilds the snapshots from everything cached; other syncs
+	// rebuild only the Services that changed. Every family's plane is synced,
+	// even after another failed; a failure of any is the sync's failure.
+	var services []*corev1.Service
+	var epSlices []*discoveryv1.EndpointSlice
+	snaps := make([]*proxy.Snapshot, len(a.planes))
+	var errs []error
+	for i, fp := range a.planes {
+		if full || !fp.builder.Built() {
+			if services == nil {
+				services = listAs[*corev1.Service](a.services.GetStore())
+				epSlices = listAs[*discoveryv1.EndpointSlice](a.slices.GetStore())
+			}
+			snaps[i] = fp.builder.Build(services, epSlices)
+		} else {
+			snaps[i] = fp.builder.Update(dirty, a.lookup)
+		}
+		if err := fp.Plane.Sync(ctx, snaps[i], full); err != nil {
+			if len(a.planes) > 1 {
+				err = fmt.Errorf("IPv%d data plane: %w", fp.Family, err)
+			}
+			errs = append(errs, err)
+		}
 	}
-	err := a.plane.Sync(ctx, snap, full)
+	err := errors.Join(errs...)
 	kind := "incremental"
 	if full {
 		kind = "full"
@@ -381,37 +412,61 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	if !changedAt.IsZero() {
 		a.metrics.changeToSync.Observe(now.Sub(changedAt).Seconds())
 	}
-	a.metrics.servicePorts.Set(float64(len(snap.Ports)))
+	ports, conflicts := 0, 0
+	for _, snap := range snaps {
+		ports += len(snap.Ports)
+		conflicts += len(snap.Conflicts)
+	}
+	a.metrics.servicePorts.Set(float64(ports))
 	a.metrics.lastSync.Set(float64(now.Unix()))
-	a.metrics.conflicts.Set(float64(len(snap.Conflicts)))
+	a.metrics.conflicts.Set(float64(conflicts))
+	prevs := make([]*proxy.Snapshot, len(a.planes))
 	a.mu.Lock()
 	a.lastSync = now
-	prev := a.snapshot
-	a.snapshot = snap
+	for i, fp := range a.planes {
+		prevs[i], fp.snapshot = fp.snapshot, snaps[i]
+	}
 	a.mu.Unlock()
-	if prev == nil || !slices.EqualFunc(prev.Conflicts, snap.Conflicts, sameConflict) {
-		// Said again only when the conflicts change, not at every sync.
-		for _, c := range snap.Conflicts {
-			a.log.Warn("services claim the same destination; only one gets it",
-				"destination", c.Destination, "keptBy", c.Winner.String(), "notProgrammedFor", fmt.Sprint(c.Losers))
+	for i, snap := range snaps {
+		if prevs[i] == nil || !slices.EqualFunc(prevs[i].Conflicts, snap.Conflicts, sameConflict) {
+			// Said again only when the conflicts change, not at every sync.
+			for _, c := range snap.Conflicts {
+				a.log.Warn("services claim the same destination; only one gets it",
+					"destination", c.Destination, "keptBy", c.Winner.String(), "notProgrammedFor", fmt.Sprint(c.Losers))
+			}
 		}
 	}
-	a.health.update(healthStates(snap, a.cfg.NodeName))
-	a.log.Debug("data plane synced", "kind", kind, "servicePorts", len(snap.Ports), "took", time.Since(start))
+	// A dual-stack Service has ports in both families' snapshots: its health
+	// check port reports the most local endpoints of any.
+	all := snaps[0]
+	if len(snaps) > 1 {
+		all = &proxy.Snapshot{}
+		for _, snap := range snaps {
+			all.Ports = append(all.Ports, snap.Ports...)
+		}
+	}
+	a.health.update(healthStates(all, a.cfg.NodeName))
+	a.log.Debug("data plane synced", "kind", kind, "servicePorts", ports, "took", time.Since(start))
 	return nil
 }
 
-// Snapshot returns the snapshot of the last successful sync (nil before it).
-func (a *Agent) Snapshot() *proxy.Snapshot {
+// Snapshot returns the snapshot of family of the last successful sync (nil
+// before it, or when the agent has no plane of that family).
+func (a *Agent) Snapshot(family proxy.Family) *proxy.Snapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.snapshot
+	for _, fp := range a.planes {
+		if fp.Family == family {
+			return fp.snapshot
+		}
+	}
+	return nil
 }
 
 // Healthy reports whether the data plane is in step: the last sync is recent,
 // and no change has waited unsynced for longer than a full sync period.
 func (a *Agent) Healthy(now time.Time) (lastSync time.Time, ok bool) {
-	if a.plane == nil {
+	if len(a.planes) == 0 {
 		return now, true // nothing to keep in step
 	}
 	a.mu.Lock()

@@ -75,7 +75,7 @@ func TestAgentRegistersAndSyncs(t *testing.T) {
 	}
 	client := fake.NewClientset(svc, other, slice)
 	plane := &recordingPlane{}
-	a := New(Config{NodeName: "node-a", PodCIDR: "10.244.1.0/24"}, client, plane, nil, nil)
+	a := New(Config{NodeName: "node-a", PodCIDR: "10.244.1.0/24"}, client, []FamilyPlane{{proxy.IPv4, plane}}, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -193,5 +193,77 @@ func TestAgentWithoutDataPlaneLabelsItsNode(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// failingPlane is a DataPlane whose syncs fail.
+type failingPlane struct{}
+
+func (failingPlane) Sync(context.Context, *proxy.Snapshot, bool) error { return fmt.Errorf("refused") }
+
+// TestAgentSyncsEachFamily runs a dual-stack agent: each family's plane gets
+// the snapshots of its family only, and a failing plane of either family makes
+// the sync fail (the other still gets its snapshots).
+func TestAgentSyncsEachFamily(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"}, Spec: corev1.ServiceSpec{
+		ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10", "fd00:10:96::a"}, Type: corev1.ServiceTypeClusterIP,
+		IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol},
+		Ports:      []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}}}
+	slice := func(name string, t discoveryv1.AddressType, addr string) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Namespace: "ns", Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			AddressType: t,
+			Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(8080)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{addr}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		}
+	}
+	tests := []struct {
+		name      string
+		failing   proxy.Family // the family whose plane fails; 0: none
+		wantError bool
+	}{
+		{name: "both planes sync"},
+		{name: "IPv4 plane fails", failing: proxy.IPv4, wantError: true},
+		{name: "IPv6 plane fails", failing: proxy.IPv6, wantError: true},
+	}
+	want := map[proxy.Family]string{proxy.IPv4: "10.96.0.10 10.244.1.2:8080", proxy.IPv6: "fd00:10:96::a [fd00:10:244:1::2]:8080"}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			client := fake.NewClientset(svc, slice("web-4", discoveryv1.AddressTypeIPv4, "10.244.1.2"),
+				slice("web-6", discoveryv1.AddressTypeIPv6, "fd00:10:244:1::2"))
+			recs := map[proxy.Family]*recordingPlane{}
+			var planes []FamilyPlane
+			for _, f := range []proxy.Family{proxy.IPv4, proxy.IPv6} {
+				recs[f] = &recordingPlane{}
+				var p DataPlane = recs[f]
+				if f == tc.failing {
+					p = failingPlane{}
+				}
+				planes = append(planes, FamilyPlane{Family: f, Plane: p})
+			}
+			a := New(Config{NodeName: "node-a"}, client, planes, nil, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			a.factory.Start(ctx.Done())
+			// The informers stop when ctx ends; Shutdown waits for them.
+			defer func() { cancel(); a.factory.Shutdown() }()
+			a.factory.WaitForCacheSync(ctx.Done())
+			err := a.sync(ctx, true)
+			if (err != nil) != tc.wantError {
+				t.Fatalf("sync error = %v; want an error: %t", err, tc.wantError)
+			}
+			for f, rec := range recs {
+				if f == tc.failing {
+					continue
+				}
+				s, n := rec.last()
+				if n != 1 || len(s.snap.Ports) != 1 || len(s.snap.Ports[0].Endpoints) != 1 {
+					t.Fatalf("IPv%d plane: %d syncs, last %s", f, n, portsOf(s.snap))
+				}
+				sp := s.snap.Ports[0]
+				if got := sp.ClusterIP.String() + " " + sp.Endpoints[0].AddrPort().String(); got != want[f] {
+					t.Errorf("IPv%d plane got %s; want %s", f, got, want[f])
+				}
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -111,7 +112,7 @@ func addNodeFlags(f *pflag.FlagSet, cfg *AgentConfig, prefix string) {
 	f.DurationVar(&cfg.LeaseDuration, "node-lease-duration", 40*time.Second, prefix+"duration of the node's Lease, renewed every quarter of it")
 	f.StringVar(&cfg.HealthzAddress, "healthz-bind-address", "0.0.0.0:10256", prefix+"address of /healthz (kube-proxy's format); empty disables")
 	f.StringVar(&cfg.MetricsAddress, "metrics-bind-address", "127.0.0.1:10249", prefix+"address of /metrics; empty disables")
-	f.StringVar(&cfg.Table, "nftables-table", "svcnet", prefix+"name of the nftables table (family ip) the agent owns")
+	f.StringVar(&cfg.Table, "nftables-table", "svcnet", prefix+"name of the nftables tables (family ip for IPv4, ip6 for IPv6) the agent owns")
 	f.BoolVar(&cfg.DNS, "dns", true, prefix+"serve cluster DNS")
 	f.StringSliceVar(&cfg.DNSBindAddresses, "dns-bind-address", nil, prefix+"addresses cluster DNS listens on (default: the node IPs)")
 	f.IntVar(&cfg.DNSPort, "dns-port", 53, prefix+"port of cluster DNS (UDP and TCP); the kube-dns Service reaches nodes on 53 only")
@@ -128,27 +129,29 @@ func addNodeFlags(f *pflag.FlagSet, cfg *AgentConfig, prefix string) {
 // errNoNetAdmin marks the failure of an agent that may not program nftables.
 var errNoNetAdmin = errors.New("the nftables data plane needs CAP_NET_ADMIN (run as root)")
 
+// allFamilies are the IP families a node may serve, in kube-proxy's order.
+var allFamilies = []proxy.Family{proxy.IPv4, proxy.IPv6}
+
 // RunAgent runs the node agent until ctx ends.
 func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
-	var proxier *nftables.Proxier
 	switch cfg.ProxyMode {
 	case "nftables":
-		p, err := nftables.NewProxier(cfg.Table, proxy.IPv4, -1)
-		if err != nil {
-			return err
-		}
-		defer p.Close()
 		if cfg.Cleanup {
-			if err := p.Cleanup(); err != nil {
-				return noPermission(err)
+			// Both tables, whatever families the node serves now.
+			for _, f := range allFamilies {
+				p, err := nftables.NewProxier(cfg.Table, f, -1)
+				if err != nil {
+					return err
+				}
+				err = p.Cleanup()
+				p.Close()
+				if err != nil {
+					return noPermission(err)
+				}
+				log.Info("removed the nftables table", "table", p.Table())
 			}
-			log.Info("removed the nftables table", "table", cfg.Table)
 			return nil
 		}
-		if err := p.Check(); err != nil {
-			return noPermission(err)
-		}
-		proxier = p
 	case "none":
 		if cfg.Cleanup {
 			return errors.New("--cleanup removes the nftables data plane; it needs --proxy-mode=nftables")
@@ -185,9 +188,28 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 			return fmt.Errorf("--pod-cidr: %w", err)
 		}
 	}
-	nodePorts, err := nodePortAddresses(cfg.NodePortAddresses, nodeIPs)
-	if err != nil {
-		return fmt.Errorf("--nodeport-addresses: %w", err)
+	// One data plane per family the node has, as kube-proxy runs a proxier
+	// per family on a dual-stack node.
+	var planes []agent.FamilyPlane
+	if cfg.ProxyMode == "nftables" {
+		for _, f := range nodeFamilies(nodeIPs, clusterCIDRs) {
+			p, err := nftables.NewProxier(cfg.Table, f, -1)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			if err := p.Check(); err != nil {
+				return noPermission(err)
+			}
+			nodePorts, err := nodePortAddresses(cfg.NodePortAddresses, nodeIPs, f)
+			if err != nil {
+				return fmt.Errorf("--nodeport-addresses: %w", err)
+			}
+			pcfg := nftables.Config{Table: cfg.Table, Family: f, NodeName: nodeName,
+				ClusterCIDRs: ofFamily(f, clusterCIDRs, netip.Prefix.Addr), NodeIPs: ofFamily(f, nodeIPs, func(a netip.Addr) netip.Addr { return a })}
+			planes = append(planes, agent.FamilyPlane{Family: f, Plane: nftables.NewPlane(p, pcfg, nodePorts, log)})
+			log.Info("programming the nftables data plane", "table", p.Table())
+		}
 	}
 	restCfg, err := agentRestConfig(cfg)
 	if err != nil {
@@ -204,10 +226,6 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var plane agent.DataPlane
-	if proxier != nil {
-		plane = nftables.NewPlane(proxier, nftables.Config{Table: cfg.Table, NodeName: nodeName, ClusterCIDRs: clusterCIDRs, NodeIPs: nodeIPs}, nodePorts, log)
-	}
 	dnsParts, err := newClusterDNS(cfg, client, nodeIPs, clusterCIDRs, reg, log.With("component", "dns"))
 	if err != nil {
 		return err
@@ -216,7 +234,7 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 		NodeName: nodeName, NodeIPs: nodeIPs, PodCIDR: cfg.PodCIDR,
 		SyncPeriod: cfg.SyncPeriod, MinSyncPeriod: cfg.MinSyncPeriod, LeaseDuration: cfg.LeaseDuration,
 		Labels: map[string]string{clusterdns.NodeLabel: strconv.FormatBool(dnsParts.servesKubeDNS(nodeIPs))},
-	}, client, plane, reg, log)
+	}, client, planes, reg, log)
 
 	g, gctx := errgroup.WithContext(ctx)
 	if dnsParts != nil {
@@ -350,19 +368,60 @@ func parsePrefixes(ss []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// nodePortAddresses turns the flag into the function the data plane asks at
-// every sync: nil for every local address, the node IPs for "primary", else
-// the local addresses inside the given CIDRs.
-func nodePortAddresses(flag []string, nodeIPs []netip.Addr) (func() ([]netip.Addr, error), error) {
+// nodeFamilies are the IP families the node serves: those of its addresses
+// and of its cluster CIDRs.
+func nodeFamilies(nodeIPs []netip.Addr, clusterCIDRs []netip.Prefix) []proxy.Family {
+	var out []proxy.Family
+	for _, f := range allFamilies {
+		has := func(a netip.Addr) bool { return familyOf(a) == f }
+		if slices.ContainsFunc(nodeIPs, has) || slices.ContainsFunc(clusterCIDRs, func(p netip.Prefix) bool { return has(p.Addr()) }) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func familyOf(a netip.Addr) proxy.Family {
+	if a.Unmap().Is4() {
+		return proxy.IPv4
+	}
+	return proxy.IPv6
+}
+
+// ofFamily are the items of in whose address is of family f.
+func ofFamily[T any](f proxy.Family, in []T, addr func(T) netip.Addr) []T {
+	var out []T
+	for _, x := range in {
+		if familyOf(addr(x)) == f {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// nodePortAddresses turns the flag into the function the data plane of family
+// asks at every sync: nil for every local address, the node IPs for
+// "primary", else the local addresses inside the given CIDRs. Like kube-proxy,
+// a family that the flag names no CIDR (or node IP) of takes node ports on
+// every local address.
+func nodePortAddresses(flag []string, nodeIPs []netip.Addr, family proxy.Family) (func() ([]netip.Addr, error), error) {
 	if len(flag) == 0 {
 		return nil, nil
 	}
 	if len(flag) == 1 && flag[0] == "primary" {
-		return func() ([]netip.Addr, error) { return nodeIPs, nil }, nil
+		ips := ofFamily(family, nodeIPs, func(a netip.Addr) netip.Addr { return a })
+		if len(ips) == 0 {
+			return nil, nil
+		}
+		return func() ([]netip.Addr, error) { return ips, nil }, nil
 	}
-	cidrs, err := parsePrefixes(flag)
+	all, err := parsePrefixes(flag)
 	if err != nil {
 		return nil, err
+	}
+	cidrs := ofFamily(family, all, netip.Prefix.Addr)
+	if len(cidrs) == 0 {
+		return nil, nil
 	}
 	return func() ([]netip.Addr, error) {
 		addrs, err := net.InterfaceAddrs()
@@ -381,7 +440,7 @@ func nodePortAddresses(flag []string, nodeIPs []netip.Addr) (func() ([]netip.Add
 			}
 			ip = ip.Unmap()
 			for _, c := range cidrs {
-				if c.Contains(ip) && ip.Is4() {
+				if c.Contains(ip) {
 					out = append(out, ip)
 					break
 				}
@@ -392,11 +451,15 @@ func nodePortAddresses(flag []string, nodeIPs []netip.Addr) (func() ([]netip.Add
 }
 
 // defaultRouteAddr finds the local address used to reach the outside: the
-// source of a UDP socket "connected" to a documentation address (nothing is sent).
+// source of a UDP socket "connected" to a documentation address (nothing is
+// sent); on a node without an IPv4 default route, the IPv6 one's.
 func defaultRouteAddr() (netip.Addr, error) {
 	c, err := net.Dial("udp4", "192.0.2.1:9")
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("find the default route's address: %w", err)
+		var err6 error
+		if c, err6 = net.Dial("udp6", "[2001:db8::1]:9"); err6 != nil {
+			return netip.Addr{}, fmt.Errorf("find the default route's address: %w", errors.Join(err, err6))
+		}
 	}
 	defer c.Close()
 	ap, err := netip.ParseAddrPort(c.LocalAddr().String())
