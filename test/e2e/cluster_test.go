@@ -44,6 +44,9 @@ type testNode struct {
 	args    []string
 	pods    int
 	cluster *cluster
+	// v6 makes an IPv6 node (see newCluster6): podNet is then an IPv6 /64
+	// prefix without its length (fd00:10:244:1::).
+	v6 bool
 }
 
 type testPod struct {
@@ -130,9 +133,13 @@ func (n *testNode) startAgent(extra ...string) {
 	if r.code != 0 {
 		t.Fatalf("token create: %s", r.stderr)
 	}
+	podCIDR, cidr := n.podNet+".0/24", clusterCIDR
+	if n.v6 {
+		podCIDR, cidr = n.podNet+"/64", clusterCIDR6
+	}
 	n.args = append([]string{"agent", "--server", "https://127.0.0.1:6443", "--token", strings.TrimSpace(r.stdout),
 		"--certificate-authority", filepath.Join(s.dataDir, "pki", "ca.crt"),
-		"--node-name", n.name, "--node-ip", n.ip, "--pod-cidr", n.podNet + ".0/24", "--cluster-cidr", clusterCIDR,
+		"--node-name", n.name, "--node-ip", n.ip, "--pod-cidr", podCIDR, "--cluster-cidr", cidr,
 		"--sync-period", "5s", "--node-lease-duration", "4s", "--log-level", "debug",
 		// No upstream resolvers unless a test gives some: nothing leaves the test's namespaces.
 		"--resolv-conf", "/dev/null"}, extra...)
@@ -193,7 +200,7 @@ func (n *testNode) addPod(name string, labels map[string]string) *testPod {
 func (n *testNode) addPodIn(ns, name string, labels map[string]string, ports ...int) *testPod {
 	t := n.cluster.t
 	t.Helper()
-	p := n.addHost(name)
+	p := n.newHost(name)
 	var containerPorts []corev1.ContainerPort
 	for i, port := range ports {
 		p.serve(port)
