@@ -1,6 +1,9 @@
 // Package nftables is svcnet's kernel data plane: it turns a [proxy.Snapshot]
-// into one nftables table (family ip, named svcnet by default) laid out as
-// kube-proxy's nftables mode lays out its own, and programs it over netlink.
+// into one nftables table (named svcnet by default) laid out as kube-proxy's
+// nftables mode lays out its own, and programs it over netlink. A table serves
+// one IP family (Config.Family): family ip for IPv4, ip6 for IPv6, as
+// kube-proxy has "ip kube-proxy" and "ip6 kube-proxy"; a dual-stack node runs a
+// Proxier per family.
 //
 // The table:
 //
@@ -51,7 +54,14 @@
 // (reconciled against what the kernel holds, which repairs tampering and
 // removes chains svcnet no longer needs). No external binary is run.
 //
-// It deliberately handles IPv4 only for now, leaves conntrack entries alone (the
-// agent flushes stale UDP entries), and knows nothing of the API: the agent
-// builds snapshots and decides when to sync.
+// Rules and statements name no family: the table's decides how they read
+// (ip6 daddr, ipv6_addr) and are encoded, as in nft. An IPv6 address takes 16
+// bytes, four 4-byte registers, so the registers of the fields after it in a
+// concatenated key, of the numgen draw and of the looked-up port shift; the
+// encoder numbers them as `nft --debug=netlink` does (see regAt). Reject sends
+// ICMPv6 port unreachable in an ip6 table.
+//
+// It deliberately leaves conntrack entries alone (the agent flushes stale UDP
+// entries), and knows nothing of the API: the agent builds snapshots and
+// decides when to sync.
 package nftables
