@@ -3,8 +3,9 @@
 #
 # Builds svcnet from the committed HEAD of this checkout (a `git archive` in a
 # temp dir, so that uncommitted work in the tree is not measured by accident),
-# runs traffic.sh and then the programming benchmark, one after the other, and
-# writes both reports into bench/dataplane/results.md. Needs root. Set
+# runs traffic.sh twice (routed, then bridge topology) and then the programming
+# benchmark, one after the other, and writes the reports into
+# bench/dataplane/results.md. Needs root. Set
 # SVCNET=<binary> to measure a binary of your own instead (the results then say
 # so), and SIZES=1000,10000 to stop the programming part earlier.
 set -euo pipefail
@@ -27,7 +28,11 @@ fi
 export SVCNET SVCNET_SOURCE=$SOURCE
 
 go build -o "$TMP/programming" ./bench/dataplane/programming
-OUT=$TMP/traffic.md bench/dataplane/traffic.sh
+# Both ways a node attaches its pods: routed veths (the anchor figures'
+# topology) and a bridge with br_netfilter.
+for topology in routed bridge; do
+	TOPOLOGY=$topology OUT=$TMP/traffic-$topology.md bench/dataplane/traffic.sh
+done
 "$TMP/programming" --svcnet "$SVCNET" --source "$SOURCE" --services "${SIZES:-1000,10000,30000}" --out "$TMP/programming.md"
 
 {
@@ -35,8 +40,10 @@ OUT=$TMP/traffic.md bench/dataplane/traffic.sh
 	echo
 	echo "Written by \`bench/dataplane/run.sh\`; see README.md for what is measured and how to read it."
 	echo
-	sed 's/^#/##/' "$TMP/traffic.md"
-	echo
+	for topology in routed bridge; do
+		sed 's/^#/##/' "$TMP/traffic-$topology.md"
+		echo
+	done
 	sed 's/^#/##/' "$TMP/programming.md"
 } >bench/dataplane/results.md
 echo "wrote bench/dataplane/results.md" >&2

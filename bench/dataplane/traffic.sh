@@ -25,11 +25,22 @@
 #   DURATION  seconds per measurement (default 10)
 #   REPS      rounds; each figure is the median of the rounds (default 3)
 #   OUT       markdown file to write (default: none, print only)
+#   TOPOLOGY  how pods attach to the node (default bridge):
+#             bridge  all pods on the node's bridge cbr0, bridge-nf-call-iptables=1
+#                     (as the bridge CNI plugin sets a node up);
+#             routed  each pod on its own veth routed by the node, /32 routes
+#                     (as the ptp and Calico CNI plugins do, and as the anchor
+#                     figures in ../shared/refs/bench-anchors.md were measured)
 set -euo pipefail
 
 DURATION=${DURATION:-10}
 REPS=${REPS:-3}
 OUT=${OUT:-}
+TOPOLOGY=${TOPOLOGY:-bridge}
+case "$TOPOLOGY" in
+bridge | routed) ;;
+*) echo "traffic.sh: TOPOLOGY must be bridge or routed, not $TOPOLOGY" >&2; exit 2 ;;
+esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
 
@@ -126,9 +137,15 @@ in_node sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
 # HAProxy's connections to the backend, one per request in close mode.
 in_node sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 in_node sysctl -qw net.ipv4.tcp_tw_reuse=1
-ip -n "$NODE" link add cbr0 type bridge
-ip -n "$NODE" addr add "$NODE_IP/24" dev cbr0
-ip -n "$NODE" link set cbr0 up
+if [ "$TOPOLOGY" = bridge ]; then
+	ip -n "$NODE" link add cbr0 type bridge
+	ip -n "$NODE" addr add "$NODE_IP/24" dev cbr0
+	ip -n "$NODE" link set cbr0 up
+else
+	# The pods' gateway address lives on the node's loopback device (this kernel
+	# has no dummy devices); the node answers ARP for it on every pod's veth.
+	ip -n "$NODE" addr add "$NODE_IP/32" dev lo
+fi
 # A default route, as a node has: into a veth pair inside the node, where
 # nothing answers.
 ip -n "$NODE" link add ext0 type veth peer name ext1
@@ -137,15 +154,24 @@ ip -n "$NODE" link set ext0 up
 ip -n "$NODE" link set ext1 up
 ip -n "$NODE" route add default via 10.250.0.254
 
-# addpod NS IP DEV: a pod namespace on the bridge.
+# addpod NS IP DEV: a pod namespace on the bridge, or on its own routed veth.
 addpod() {
 	mkns "$1"
 	ip -n "$NODE" link add "$3" type veth peer name eth0 netns "$1"
-	ip -n "$NODE" link set "$3" master cbr0
-	ip -n "$NODE" link set "$3" up
-	ip -n "$1" addr add "$2/24" dev eth0
-	ip -n "$1" link set eth0 up
-	ip -n "$1" route add default via "$NODE_IP"
+	if [ "$TOPOLOGY" = bridge ]; then
+		ip -n "$NODE" link set "$3" master cbr0
+		ip -n "$NODE" link set "$3" up
+		ip -n "$1" addr add "$2/24" dev eth0
+		ip -n "$1" link set eth0 up
+		ip -n "$1" route add default via "$NODE_IP"
+	else
+		ip -n "$NODE" link set "$3" up
+		ip -n "$1" addr add "$2/32" dev eth0
+		ip -n "$1" link set eth0 up
+		ip -n "$1" route add "$NODE_IP" dev eth0 scope link
+		ip -n "$1" route add default via "$NODE_IP" dev eth0
+		ip -n "$NODE" route add "$2/32" dev "$3"
+	fi
 }
 addpod "$BE" "$BE_IP" vbe
 for p in "${PATHS[@]}"; do
@@ -293,13 +319,18 @@ AGENT_ERRORS=$(grep -c 'level=ERROR' "$TMP/agent.log" || true)
 # --- report.
 REPORT=$TMP/report.md
 {
-	echo "# bench/dataplane/traffic: latest results"
+	echo "# bench/dataplane/traffic ($TOPOLOGY): latest results"
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs; kernel $(uname -r)"
 	echo "- svcnet built from: $SVCNET_SOURCE"
 	echo "- tools: $(iperf3 --version | head -1 | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2), nginx $(nginx -v 2>&1 | cut -d/ -f2), HAProxy $(haproxy -v | head -1 | cut -d' ' -f3)"
-	echo "- command: \`DURATION=$DURATION REPS=$REPS bench/dataplane/traffic.sh\`; each figure is the median of $REPS rounds of ${DURATION} s, the paths interleaved in each round"
+	if [ "$TOPOLOGY" = bridge ]; then
+		echo "- topology: bridge: every pod on the node's bridge cbr0 (bridge-nf-call-iptables=1), as the bridge CNI plugin sets a node up; direct traffic is switched by the bridge, ClusterIP traffic is DNATed on its way through it"
+	else
+		echo "- topology: routed: every pod on its own veth, routed by the node (/32 routes), as the ptp and Calico CNI plugins do and as the anchors in ../shared/refs/bench-anchors.md were measured; both paths are routed, ClusterIP traffic is DNATed on the way"
+	fi
+	echo "- command: \`TOPOLOGY=$TOPOLOGY DURATION=$DURATION REPS=$REPS bench/dataplane/traffic.sh\`; each figure is the median of $REPS rounds of ${DURATION} s, the paths interleaved in each round"
 	echo "- agent errors logged during the run: $AGENT_ERRORS"
 	echo
 	$PY - "$RAW" "${TMP}/errors" <<'EOF'
