@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,24 +19,34 @@ import (
 
 // namespaceCache knows, from a watch, which namespaces exist and which are
 // terminating, so creates need no extra etcd read. A namespace it has not seen yet
-// is read from etcd (it may have been created a moment ago).
+// is read from etcd (it may have been created a moment ago). A namespace deleted
+// through this server is marked terminating at once, before the watch brings
+// the change, so that a create right after the delete is refused (as
+// kube-apiserver's lifecycle admission forces a live lookup after a delete).
 type namespaceCache struct {
 	s      *Server
 	mu     sync.RWMutex
-	phases map[string]corev1.NamespacePhase
+	phases map[string]nsState
 	synced bool
 }
 
+// nsState is a namespace's phase as of etcd revision rev.
+type nsState struct {
+	phase corev1.NamespacePhase
+	rev   int64
+}
+
 func newNamespaceCache(s *Server) *namespaceCache {
-	return &namespaceCache{s: s, phases: map[string]corev1.NamespacePhase{}}
+	return &namespaceCache{s: s, phases: map[string]nsState{}}
 }
 
 var nsGR = schema.GroupResource{Resource: "namespaces"}
 
 func (c *namespaceCache) admit(ctx context.Context, name string) error {
 	c.mu.RLock()
-	phase, ok := c.phases[name]
+	st, ok := c.phases[name]
 	c.mu.RUnlock()
+	phase := st.phase
 	if !ok {
 		kv, err := c.s.store.Get(ctx, "/registry/namespaces/"+name)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -65,18 +76,46 @@ func (c *namespaceCache) admit(ctx context.Context, name string) error {
 	return nil
 }
 
-func (c *namespaceCache) set(ns *corev1.Namespace, deleted bool) {
+// set records ns as of revision rev; an older revision than the one recorded
+// changes nothing (the write path and the watch may tell in either order).
+func (c *namespaceCache) set(ns *corev1.Namespace, deleted bool, rev int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if cur, ok := c.phases[ns.Name]; ok && cur.rev > rev {
+		return
+	}
 	if deleted {
 		delete(c.phases, ns.Name)
 		return
 	}
-	phase := ns.Status.Phase
-	if ns.DeletionTimestamp != nil {
-		phase = corev1.NamespaceTerminating
+	c.phases[ns.Name] = nsState{phase: namespacePhase(ns), rev: rev}
+}
+
+// deletedHere records a delete of a namespace made through this server: as
+// terminating (also when it is already gone: the watch's Deleted event, of a
+// later revision, removes it).
+func (c *namespaceCache) deletedHere(obj runtime.Object) {
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return
 	}
-	c.phases[ns.Name] = phase
+	rev, err := strconv.ParseInt(ns.ResourceVersion, 10, 64)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.phases[ns.Name]; ok && cur.rev > rev {
+		return
+	}
+	c.phases[ns.Name] = nsState{phase: corev1.NamespaceTerminating, rev: rev}
+}
+
+func namespacePhase(ns *corev1.Namespace) corev1.NamespacePhase {
+	if ns.DeletionTimestamp != nil {
+		return corev1.NamespaceTerminating
+	}
+	return ns.Status.Phase
 }
 
 // run lists and watches namespaces until ctx ends, relisting after any error.
@@ -101,17 +140,14 @@ func (c *namespaceCache) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fresh := map[string]corev1.NamespacePhase{}
+	fresh := map[string]nsState{}
 	for _, kv := range res.KVs {
 		obj, err := c.s.codecs.decodeStorage(kv.Value, newNS)
 		if err != nil {
 			continue
 		}
 		ns := obj.(*corev1.Namespace)
-		fresh[ns.Name] = ns.Status.Phase
-		if ns.DeletionTimestamp != nil {
-			fresh[ns.Name] = corev1.NamespaceTerminating
-		}
+		fresh[ns.Name] = nsState{phase: namespacePhase(ns), rev: kv.ModRevision}
 	}
 	c.mu.Lock()
 	c.phases, c.synced = fresh, true
@@ -125,7 +161,7 @@ func (c *namespaceCache) sync(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		c.set(obj.(*corev1.Namespace), ev.Type == storage.Deleted)
+		c.set(obj.(*corev1.Namespace), ev.Type == storage.Deleted, ev.Revision)
 	}
 	return <-errc
 }

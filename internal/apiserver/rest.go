@@ -655,6 +655,9 @@ func (s *Server) handleDelete(ctx context.Context, w http.ResponseWriter, r *htt
 		s.writeError(w, r, err)
 		return
 	}
+	if req.res.Group == "" && req.res.Resource == "namespaces" {
+		s.nsCache.deletedHere(out)
+	}
 	// kube-apiserver answers 200 whether the object is gone or only marked, except
 	// for the deprecated orphanDependents=false on an object that stays.
 	code := http.StatusOK
