@@ -74,8 +74,6 @@ func loopback(f proxy.Family) netip.Prefix {
 const (
 	chainServices      = "services"
 	chainMasquerading  = "masquerading"
-	chainServiceCheck  = "service-endpoints-check"
-	chainNodePortCheck = "nodeport-endpoints-check"
 	chainReject        = "reject-chain"
 	chainExternalLocal = "external-local-policy"
 	chainNodePortLocal = "nodeport-local-policy"
@@ -110,11 +108,10 @@ const (
 )
 
 // Priorities of the base chains, as nft's named priorities: dstnat is -100,
-// srcnat 100, and the endpoint checks run just before DNAT.
+// srcnat 100.
 const (
 	prioDstNAT = -100
 	prioSrcNAT = 100
-	prioFilter = -110
 )
 
 var (
@@ -387,7 +384,6 @@ func (b *builder) fixed(used map[dispatch]bool) ([]*Map, *Group) {
 	bit := b.cfg.MasqueradeBit
 	jump := func(c string) Rule { return Rule{Do{Verdict{Kind: Jump, Chain: c}}} }
 	gotoChain := func(c string) Do { return Do{Verdict{Kind: Goto, Chain: c}} }
-	newCheck := func(c string) Rule { return Rule{MatchCtNew{}, Do{Verdict{Kind: Jump, Chain: c}}} }
 	dispatches := make([]dispatch, 0, len(used))
 	for d := range used {
 		dispatches = append(dispatches, d)
@@ -402,10 +398,18 @@ func (b *builder) fixed(used map[dispatch]bool) ([]*Map, *Group) {
 		}
 		return out
 	}
-	services := append(rules(mapServiceIPs, nil),
-		Rule{MapLookup{keyAddrProtoPort, mapAffinityIPs}},
-		append(b.nodePortMatch(), gotoChain(chainNodePorts)))
-	nodePorts := append(rules(mapServiceNodePorts, nil), Rule{MapLookup{keyProtoPort, mapAffinityNodePorts}})
+	// Ports without endpoints are refused here, in the same chain that
+	// translates the others: a decision taken in one hook cannot see two
+	// versions of the ruleset. (Refused in a later filter hook, as kube-proxy
+	// does, the first connection to a Service that has just got its first
+	// endpoint could pass the nat hook before the change and the filter hook
+	// after it, leave untranslated, and leave behind a conntrack entry without
+	// NAT that its SYN retransmissions then follow.)
+	services := slices.Concat(rules(mapServiceIPs, nil), rules(mapNoEndpointServices, nil), []Rule{
+		{MapLookup{keyAddrProtoPort, mapAffinityIPs}},
+		append(b.nodePortMatch(), gotoChain(chainNodePorts))})
+	nodePorts := slices.Concat(rules(mapServiceNodePorts, nil), rules(mapNoEndpointNodePorts, nil),
+		[]Rule{{MapLookup{keyProtoPort, mapAffinityNodePorts}}})
 	g := &Group{}
 	g.Chains = []*Chain{
 		// The firewall runs in the nat chains, which see only the first packet
@@ -414,9 +418,6 @@ func (b *builder) fixed(used map[dispatch]bool) ([]*Map, *Group) {
 		{Name: "nat-output", Hook: &Hook{"nat", "output", prioDstNAT}, Rules: []Rule{jump(chainFirewall), jump(chainServices)}},
 		{Name: chainFirewall, Rules: []Rule{{MapLookup{keyAddrProtoPort, mapFirewallIPs}}}},
 		{Name: "nat-postrouting", Hook: &Hook{"nat", "postrouting", prioSrcNAT}, Rules: []Rule{jump(chainMasquerading)}},
-		{Name: "filter-input", Hook: &Hook{"filter", "input", prioFilter}, Rules: []Rule{newCheck(chainServiceCheck), newCheck(chainNodePortCheck)}},
-		{Name: "filter-forward", Hook: &Hook{"filter", "forward", prioFilter}, Rules: []Rule{newCheck(chainServiceCheck)}},
-		{Name: "filter-output", Hook: &Hook{"filter", "output", prioFilter}, Rules: []Rule{newCheck(chainServiceCheck), newCheck(chainNodePortCheck)}},
 		{Name: chainServices, Rules: services},
 		{Name: chainNodePorts, Rules: nodePorts},
 		{Name: chainMasquerading, Rules: []Rule{
@@ -427,8 +428,6 @@ func (b *builder) fixed(used map[dispatch]bool) ([]*Map, *Group) {
 			{SetMark{Bit: bit, Xor: true}},
 			{Masquerade{}},
 		}},
-		{Name: chainServiceCheck, Rules: rules(mapNoEndpointServices, nil)},
-		{Name: chainNodePortCheck, Rules: rules(mapNoEndpointNodePorts, b.nodePortMatch())},
 		// TCP gets a reset (no ICMP rate limit applies to it), the rest ICMP
 		// port unreachable.
 		{Name: chainReject, Rules: []Rule{{MatchProto{"TCP"}, RejectTCPReset{}}, {Do{Verdict{Kind: Reject}}}}},

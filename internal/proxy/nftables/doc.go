@@ -36,10 +36,12 @@
 //     (which see only the first packet of a connection), through the verdict
 //     map firewall-ips to a firewall- chain per port that returns for the
 //     allowed sources and drops the rest;
-//   - filter chains on input, forward and output send the first packet of a
-//     connection to a port with no usable endpoint to reject-chain (TCP reset,
-//     ICMP port unreachable otherwise) through the no-endpoint sets, so clients
-//     fail at once instead of timing out;
+//   - the same dispatch chains send the first packet of a connection to a port
+//     with no usable endpoint to reject-chain (TCP reset, ICMP port unreachable
+//     otherwise) through the no-endpoint sets, so clients fail at once instead
+//     of timing out; there are no filter chains (kube-proxy rejects in filter
+//     chains after DNAT, where a packet can see the ruleset before and after a
+//     change in its two hooks and leave untranslated);
 //   - nat-postrouting masquerades packets that carry the masquerade mark bit,
 //     and hairpin packets (a pod reaching itself through a Service), found by one
 //     rule over a set of endpoint address pairs.

@@ -177,13 +177,6 @@ func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
 			&expr.Fib{Register: reg1, FlagSADDR: s.Source, FlagDADDR: !s.Source, ResultADDRTYPE: true},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.NativeEndian.PutUint32(rtnLocal)},
 		}, nil
-	case MatchCtNew:
-		return []expr.Any{
-			&expr.Ct{Register: reg1, Key: expr.CtKeySTATE},
-			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4,
-				Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitNEW), Xor: binaryutil.NativeEndian.PutUint32(0)},
-			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: binaryutil.NativeEndian.PutUint32(0)},
-		}, nil
 	case MatchMarkClear:
 		return []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyMARK, Register: reg1},

@@ -207,9 +207,6 @@ type MatchDport struct{ Port int32 }
 // MatchFibLocal matches packets whose source (or destination) address is local.
 type MatchFibLocal struct{ Source bool }
 
-// MatchCtNew matches the first packet of a connection.
-type MatchCtNew struct{}
-
 // MatchMarkClear matches packets without Bit in their mark.
 type MatchMarkClear struct{ Bit uint32 }
 
@@ -316,7 +313,6 @@ func (m MatchFibLocal) text(proxy.Family) string {
 	}
 	return "fib daddr type local"
 }
-func (MatchCtNew) text(proxy.Family) string { return "ct state new" }
 func (m MatchMarkClear) text(proxy.Family) string {
 	return fmt.Sprintf("meta mark & 0x%08x == 0x00000000", m.Bit)
 }

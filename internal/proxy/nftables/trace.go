@@ -51,32 +51,17 @@ func Trace(rs *Ruleset, local []netip.Addr, p Packet) []Outcome {
 	start := state{pkt: p}
 	var out []state
 	if p.FromNode {
-		for _, s := range t.run("filter-output", start) {
-			if s.final != "" {
-				out = append(out, s)
-				continue
-			}
-			for _, s := range t.run("nat-output", s) {
-				out = append(out, t.post(s)...)
-			}
+		for _, s := range t.run("nat-output", start) {
+			out = append(out, t.post(s)...)
 		}
 	} else {
 		for _, s := range t.run("nat-prerouting", start) {
-			if s.final != "" {
+			// Delivered to the node itself: no postrouting.
+			if s.final != "" || t.isLocal(s.dst()) {
 				out = append(out, s)
 				continue
 			}
-			filter := "filter-forward"
-			if t.isLocal(s.dst()) {
-				filter = "filter-input"
-			}
-			for _, s := range t.run(filter, s) {
-				if s.final == "" && filter == "filter-forward" {
-					out = append(out, t.post(s)...)
-				} else {
-					out = append(out, s)
-				}
-			}
+			out = append(out, t.post(s)...)
 		}
 	}
 	res := make([]Outcome, 0, len(out))
@@ -222,7 +207,6 @@ func (t *tracer) rule(r Rule, s state, depth int) []pathState {
 			if !t.isLocal(a) {
 				return []pathState{{state: s}}
 			}
-		case MatchCtNew:
 		case MatchMarkClear:
 			if s.mark&st.Bit != 0 {
 				return []pathState{{state: s}}
