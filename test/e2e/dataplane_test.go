@@ -249,52 +249,7 @@ func TestDataPlane(t *testing.T) {
 	})
 
 	t.Run("udp fails over when its endpoint goes away", func(t *testing.T) {
-		dns := createService(t, cs, echoService("udp", "web", func(s *corev1.Service) {
-			s.Spec.Ports = []corev1.ServicePort{{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(8080)}}
-		}))
-		addr := net.JoinHostPort(dns.Spec.ClusterIP, "53")
-		reach(t, client.ns, "udp", addr)
-		// One socket, one source port: conntrack keeps it on one endpoint.
-		conn, err := client.ns.Dial(ctx, &net.Dialer{}, "udp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		query := func() (netnstest.Answer, error) {
-			_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
-			if _, err := conn.Write([]byte("q\n")); err != nil {
-				return netnstest.Answer{}, err
-			}
-			buf := make([]byte, 256)
-			n, err := conn.Read(buf)
-			if err != nil {
-				return netnstest.Answer{}, err
-			}
-			return netnstest.ParseAnswer(string(buf[:n]))
-		}
-		var first netnstest.Answer
-		eventually(t, 10*time.Second, func() (err error) { first, err = query(); return err })
-		// The endpoint leaves (its process keeps running, as a pod in its grace
-		// period would): the same socket must move to the other one.
-		pod, err := cs.CoreV1().Pods("default").Get(ctx, first.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		setReady(t, cs, pod, pod.Status.PodIP, false)
-		defer func() {
-			pod, _ := cs.CoreV1().Pods("default").Get(ctx, first.Name, metav1.GetOptions{})
-			setReady(t, cs, pod, pod.Status.PodIP, true)
-		}()
-		eventually(t, 10*time.Second, func() error {
-			got, err := query()
-			if err != nil {
-				return err
-			}
-			if got.Name == first.Name {
-				return fmt.Errorf("udp socket still answered by %s", got.Name)
-			}
-			return nil
-		})
+		udpFailsOver(t, cs, client.ns)
 	})
 
 	t.Run("externalTrafficPolicy Local keeps the client address and uses local endpoints only", func(t *testing.T) {
@@ -559,4 +514,58 @@ func TestAgentWithoutNetAdmin(t *testing.T) {
 	if !strings.Contains(string(out), "needs CAP_NET_ADMIN") {
 		t.Errorf("agent without CAP_NET_ADMIN said %q; want it to name CAP_NET_ADMIN", out)
 	}
+}
+
+// udpFailsOver checks that a UDP socket talking to a Service of app=web (two
+// endpoints) moves to the other endpoint when the one it reached stops being
+// ready: conntrack keeps one socket on one endpoint until the agent deletes
+// the entries of an endpoint that went away. The endpoint's process keeps
+// running, as a pod in its grace period would; its readiness is restored at
+// the end.
+func udpFailsOver(t *testing.T, cs kubernetes.Interface, client *netnstest.NS) {
+	t.Helper()
+	ctx := context.Background()
+	dns := createService(t, cs, echoService("udp", "web", func(s *corev1.Service) {
+		s.Spec.Ports = []corev1.ServicePort{{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(8080)}}
+	}))
+	addr := net.JoinHostPort(dns.Spec.ClusterIP, "53")
+	reach(t, client, "udp", addr)
+	conn, err := client.Dial(ctx, &net.Dialer{}, "udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	query := func() (netnstest.Answer, error) {
+		_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
+		if _, err := conn.Write([]byte("q\n")); err != nil {
+			return netnstest.Answer{}, err
+		}
+		buf := make([]byte, 256)
+		n, err := conn.Read(buf)
+		if err != nil {
+			return netnstest.Answer{}, err
+		}
+		return netnstest.ParseAnswer(string(buf[:n]))
+	}
+	var first netnstest.Answer
+	eventually(t, 10*time.Second, func() (err error) { first, err = query(); return err })
+	pod, err := cs.CoreV1().Pods("default").Get(ctx, first.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setReady(t, cs, pod, pod.Status.PodIP, false)
+	defer func() {
+		pod, _ := cs.CoreV1().Pods("default").Get(ctx, first.Name, metav1.GetOptions{})
+		setReady(t, cs, pod, pod.Status.PodIP, true)
+	}()
+	eventually(t, 10*time.Second, func() error {
+		got, err := query()
+		if err != nil {
+			return err
+		}
+		if got.Name == first.Name {
+			return fmt.Errorf("udp socket still answered by %s", got.Name)
+		}
+		return nil
+	})
 }

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/svcnet/svcnet/internal/netnstest"
 )
@@ -169,47 +167,7 @@ func TestDataPlaneIPv6(t *testing.T) {
 	})
 
 	t.Run("udp reaches an endpoint and fails over when it goes away", func(t *testing.T) {
-		dns := createService(t, cs, echoService("udp", "web", func(s *corev1.Service) {
-			s.Spec.Ports = []corev1.ServicePort{{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(8080)}}
-		}))
-		addr := net.JoinHostPort(dns.Spec.ClusterIP, "53")
-		reach(t, client.ns, "udp", addr)
-		// One socket, one source port: conntrack keeps it on one endpoint
-		// until the agent deletes the entry of an endpoint that went away.
-		conn, err := client.ns.Dial(ctx, &net.Dialer{}, "udp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		query := func() (netnstest.Answer, error) {
-			_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
-			if _, err := conn.Write([]byte("q\n")); err != nil {
-				return netnstest.Answer{}, err
-			}
-			buf := make([]byte, 256)
-			n, err := conn.Read(buf)
-			if err != nil {
-				return netnstest.Answer{}, err
-			}
-			return netnstest.ParseAnswer(string(buf[:n]))
-		}
-		var first netnstest.Answer
-		eventually(t, 10*time.Second, func() (err error) { first, err = query(); return err })
-		pod, err := cs.CoreV1().Pods("default").Get(ctx, first.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		setReady(t, cs, pod, pod.Status.PodIP, false)
-		eventually(t, 10*time.Second, func() error {
-			got, err := query()
-			if err != nil {
-				return err
-			}
-			if got.Name == first.Name {
-				return fmt.Errorf("udp socket still answered by %s", got.Name)
-			}
-			return nil
-		})
+		udpFailsOver(t, cs, client.ns)
 	})
 
 	t.Run("cleanup removes the ip6 table", func(t *testing.T) {
