@@ -159,20 +159,7 @@ func TestDataPlane(t *testing.T) {
 	})
 
 	t.Run("node port on a node without the pod, from outside", func(t *testing.T) {
-		np := createService(t, cs, echoService("np", "web", func(s *corev1.Service) {
-			s.Spec.Type = corev1.ServiceTypeNodePort
-			s.Spec.Selector = map[string]string{"app": "web", "only": "a"}
-		}))
-		labelPod(t, cs, "web-a", "only", "a")
-		port := fmt.Sprint(np.Spec.Ports[0].NodePort)
-		got := reach(t, c.outside, "tcp", net.JoinHostPort(b.ip, port))
-		if got.Name != "web-a" {
-			t.Errorf("node port on node-b answered by %s; want web-a", got.Name)
-		}
-		// Cluster policy: the client is masqueraded behind node-b.
-		if got.Client != b.ip {
-			t.Errorf("web-a saw the outside client as %s; want node-b's %s", got.Client, b.ip)
-		}
+		nodePortFromOutside(t, cs, c.outside, b)
 	})
 
 	t.Run("node ports only on --nodeport-addresses", func(t *testing.T) {
@@ -568,4 +555,24 @@ func udpFailsOver(t *testing.T, cs kubernetes.Interface, client *netnstest.NS) {
 		}
 		return nil
 	})
+}
+
+// nodePortFromOutside checks that a NodePort Service whose only endpoint is
+// web-a (on node-a) answers on node b from outside the cluster, with the
+// client masqueraded behind b (Cluster policy).
+func nodePortFromOutside(t *testing.T, cs kubernetes.Interface, outside *netnstest.NS, b *testNode) {
+	t.Helper()
+	np := createService(t, cs, echoService("np", "web", func(s *corev1.Service) {
+		s.Spec.Type = corev1.ServiceTypeNodePort
+		s.Spec.Selector = map[string]string{"app": "web", "only": "a"}
+	}))
+	labelPod(t, cs, "web-a", "only", "a")
+	port := fmt.Sprint(np.Spec.Ports[0].NodePort)
+	got := reach(t, outside, "tcp", net.JoinHostPort(b.ip, port))
+	if got.Name != "web-a" {
+		t.Errorf("node port on node-b answered by %s; want web-a", got.Name)
+	}
+	if got.Client != b.ip {
+		t.Errorf("web-a saw the outside client as %s; want node-b's %s", got.Client, b.ip)
+	}
 }

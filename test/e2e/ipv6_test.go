@@ -127,20 +127,7 @@ func TestDataPlaneIPv6(t *testing.T) {
 	})
 
 	t.Run("node port on a node without the pod, from outside", func(t *testing.T) {
-		np := createService(t, cs, echoService("np", "web", func(s *corev1.Service) {
-			s.Spec.Type = corev1.ServiceTypeNodePort
-			s.Spec.Selector = map[string]string{"app": "web", "only": "a"}
-		}))
-		labelPod(t, cs, "web-a", "only", "a")
-		port := fmt.Sprint(np.Spec.Ports[0].NodePort)
-		got := reach(t, c.outside, "tcp", net.JoinHostPort(b.ip, port))
-		if got.Name != "web-a" {
-			t.Errorf("node port on node-b answered by %s; want web-a", got.Name)
-		}
-		// Cluster policy: the client is masqueraded behind node-b.
-		if got.Client != b.ip {
-			t.Errorf("web-a saw the outside client as %s; want node-b's %s", got.Client, b.ip)
-		}
+		nodePortFromOutside(t, cs, c.outside, b)
 	})
 
 	t.Run("no endpoints: refused at once, TCP and UDP", func(t *testing.T) {
