@@ -577,3 +577,34 @@ func TestMapsGrow(t *testing.T) {
 		t.Errorf("one more service: full=%t, %v; want an incremental sync", st.Full, err)
 	}
 }
+
+// TestFullSyncAfterOlderAgent loads the table an older agent wrote (with the
+// filter chains that refused ports without endpoints, before the refusal moved
+// into the nat chains) and expects the first full sync to leave exactly the
+// current table.
+func TestFullSyncAfterOlderAgent(t *testing.T) {
+	ns := netnstest.New(t, "older")
+	old, err := filepath.Abs(filepath.Join("testdata", "older-agent.nft"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Run("nft", "-f", old)
+	if !strings.Contains(nftList(t, ns, "svcnet"), "chain filter-forward") {
+		t.Fatal("the older table has no filter chains")
+	}
+	rs := Build(fixtureSnapshot(), fixtureConfig())
+	st, err := newProxier(t, ns).Sync(rs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ChainsDeleted != 5 {
+		t.Errorf("chains deleted = %d; want the 5 filter and check chains", st.ChainsDeleted)
+	}
+	fresh := netnstest.New(t, "fresh")
+	if _, err := newProxier(t, fresh).Sync(rs, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := normalized(nftList(t, ns, "svcnet")), normalized(nftList(t, fresh, "svcnet")); got != want {
+		t.Errorf("after the full sync:\n%s\nwant:\n%s", got, want)
+	}
+}
