@@ -42,11 +42,11 @@ type FamilyPlane struct {
 // familyPlane is a FamilyPlane with the agent's state for it.
 type familyPlane struct {
 	FamilyPlane
-	// builder keeps the ports of unchanged Services between syncs; only the
-	// sync loop uses it.
-	builder *proxy.Builder
-	// snapshot is that of the family's last successful sync (under mu).
-	snapshot *proxy.Snapshot
+	// builder keeps the ports of unchanged Services between syncs, and
+	// conflicts are the ones the last successful sync reported; only the sync
+	// loop uses them.
+	builder   *proxy.Builder
+	conflicts []proxy.Conflict
 }
 
 // Config is the agent's typed configuration.
@@ -420,20 +420,18 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	a.metrics.servicePorts.Set(float64(ports))
 	a.metrics.lastSync.Set(float64(now.Unix()))
 	a.metrics.conflicts.Set(float64(conflicts))
-	prevs := make([]*proxy.Snapshot, len(a.planes))
 	a.mu.Lock()
 	a.lastSync = now
-	for i, fp := range a.planes {
-		prevs[i], fp.snapshot = fp.snapshot, snaps[i]
-	}
 	a.mu.Unlock()
-	for i, snap := range snaps {
-		if prevs[i] == nil || !slices.EqualFunc(prevs[i].Conflicts, snap.Conflicts, sameConflict) {
-			// Said again only when the conflicts change, not at every sync.
-			for _, c := range snap.Conflicts {
-				a.log.Warn("services claim the same destination; only one gets it",
-					"destination", c.Destination, "keptBy", c.Winner.String(), "notProgrammedFor", fmt.Sprint(c.Losers))
-			}
+	for i, fp := range a.planes {
+		// Said again only when the conflicts change, not at every sync.
+		if slices.EqualFunc(fp.conflicts, snaps[i].Conflicts, sameConflict) {
+			continue
+		}
+		fp.conflicts = snaps[i].Conflicts
+		for _, c := range fp.conflicts {
+			a.log.Warn("services claim the same destination; only one gets it",
+				"destination", c.Destination, "keptBy", c.Winner.String(), "notProgrammedFor", fmt.Sprint(c.Losers))
 		}
 	}
 	// A dual-stack Service has ports in both families' snapshots: its health
@@ -447,19 +445,6 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	}
 	a.health.update(healthStates(all, a.cfg.NodeName))
 	a.log.Debug("data plane synced", "kind", kind, "servicePorts", ports, "took", time.Since(start))
-	return nil
-}
-
-// Snapshot returns the snapshot of family of the last successful sync (nil
-// before it, or when the agent has no plane of that family).
-func (a *Agent) Snapshot(family proxy.Family) *proxy.Snapshot {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, fp := range a.planes {
-		if fp.Family == family {
-			return fp.snapshot
-		}
-	}
 	return nil
 }
 

@@ -88,7 +88,7 @@ func newClaims() *claims {
 	return &claims{by: map[claimKey][]claim{}, contested: map[claimKey]bool{}}
 }
 
-// each calls f with every destination sp claims.
+// eachClaim calls f with every destination sp claims.
 func (sp *ServicePort) eachClaim(f func(claimKey, claimKind)) {
 	f(claimKey{sp.ClusterIP, sp.Protocol, sp.Port}, claimClusterIP)
 	for _, a := range sp.ExternalIPs {
@@ -148,10 +148,10 @@ func (c *claims) resolve(ports []*ServicePort) ([]*ServicePort, []Conflict) {
 		list := slices.Clone(c.by[k])
 		slices.SortFunc(list, compareClaims)
 		conf := Conflict{Destination: k.String(), Winner: list[0].port.Name}
+		// A port claims a destination once (servicePorts drops an external
+		// address equal to the port's cluster IP or listed twice), so every
+		// claim after the first is another port's.
 		for _, cl := range list[1:] {
-			if cl.port == list[0].port { // a port naming its own cluster IP as external
-				continue
-			}
 			l := losses[cl.port]
 			if l == nil {
 				l = &loss{}
@@ -167,9 +167,7 @@ func (c *claims) resolve(ports []*ServicePort) ([]*ServicePort, []Conflict) {
 			}
 			conf.Losers = append(conf.Losers, cl.port.Name)
 		}
-		if len(conf.Losers) > 0 {
-			conflicts = append(conflicts, conf)
-		}
+		conflicts = append(conflicts, conf)
 	}
 	slices.SortFunc(conflicts, func(a, b Conflict) int { return strings.Compare(a.Destination, b.Destination) })
 	cmpPort := func(p *ServicePort, name PortName) int { return ComparePortNames(p.Name, name) }
