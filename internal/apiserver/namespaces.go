@@ -76,19 +76,9 @@ func (c *namespaceCache) admit(ctx context.Context, name string) error {
 	return nil
 }
 
-// set records ns as of revision rev; an older revision than the one recorded
-// changes nothing (the write path and the watch may tell in either order).
+// set records ns as of revision rev.
 func (c *namespaceCache) set(ns *corev1.Namespace, deleted bool, rev int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cur, ok := c.phases[ns.Name]; ok && cur.rev > rev {
-		return
-	}
-	if deleted {
-		delete(c.phases, ns.Name)
-		return
-	}
-	c.phases[ns.Name] = nsState{phase: namespacePhase(ns), rev: rev}
+	c.put(ns.Name, nsState{phase: namespacePhase(ns), rev: rev}, deleted)
 }
 
 // deletedHere records a delete of a namespace made through this server: as
@@ -99,16 +89,25 @@ func (c *namespaceCache) deletedHere(obj runtime.Object) {
 	if !ok {
 		return
 	}
-	rev, err := strconv.ParseInt(ns.ResourceVersion, 10, 64)
-	if err != nil {
-		return
+	if rev, err := strconv.ParseInt(ns.ResourceVersion, 10, 64); err == nil {
+		c.put(ns.Name, nsState{phase: corev1.NamespaceTerminating, rev: rev}, false)
 	}
+}
+
+// put records st for namespace name (or forgets it when gone) unless the cache
+// holds a newer revision: the write path and the watch may tell in either
+// order.
+func (c *namespaceCache) put(name string, st nsState, gone bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, ok := c.phases[ns.Name]; ok && cur.rev > rev {
+	if cur, ok := c.phases[name]; ok && cur.rev > st.rev {
 		return
 	}
-	c.phases[ns.Name] = nsState{phase: corev1.NamespaceTerminating, rev: rev}
+	if gone {
+		delete(c.phases, name)
+		return
+	}
+	c.phases[name] = st
 }
 
 func namespacePhase(ns *corev1.Namespace) corev1.NamespacePhase {
