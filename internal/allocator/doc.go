@@ -1,7 +1,9 @@
 // Package allocator holds the allocation rules for Service ClusterIPs and NodePorts,
 // following kube-apiserver's behaviour and error messages.
 //
-// IPRange is a service CIDR and PortRange a node port range. Each one knows which
+// IPRange is a service CIDR (ParseIPRanges reads the one, or two of different
+// families for a dual-stack cluster, of --service-cluster-ip-range) and PortRange
+// a node port range. Each one knows which
 // values are allocatable, validates values that users request (CheckRequested), and
 // picks a free value at random (Pick). Both split their range into two bands: a small
 // lower band kept for static (user-chosen) values and an upper band that dynamic

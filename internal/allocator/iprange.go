@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -173,4 +174,28 @@ func addrBits(ip netip.Addr) (hi, lo uint64) {
 	}
 	b := ip.As16()
 	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+}
+
+// ParseIPRanges parses the value of --service-cluster-ip-range: one service CIDR,
+// or two of different IP families separated by a comma for a dual-stack cluster.
+// The first is the primary range: Services that do not ask for a family get one
+// from it. Blanks around each CIDR are ignored.
+func ParseIPRanges(value string) ([]*IPRange, error) {
+	parts := strings.Split(value, ",")
+	if len(parts) > 2 {
+		return nil, fmt.Errorf("service CIDRs %q: at most two (one IPv4 and one IPv6) may be given, not %d", value, len(parts))
+	}
+	ranges := make([]*IPRange, 0, len(parts))
+	for _, p := range parts {
+		r, err := ParseIPRange(strings.TrimSpace(p))
+		if err != nil {
+			return nil, err
+		}
+		ranges = append(ranges, r)
+	}
+	if len(ranges) == 2 && ranges[0].Family() == ranges[1].Family() {
+		return nil, fmt.Errorf("service CIDRs %s and %s are both %s: a dual-stack cluster needs one IPv4 and one IPv6 CIDR",
+			ranges[0], ranges[1], ranges[0].Family())
+	}
+	return ranges, nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -86,6 +88,46 @@ func TestParseIPRange(t *testing.T) {
 			}
 			if got := r.StaticSize(); got != tt.wantStatic {
 				t.Errorf("StaticSize() = %d; want %d", got, tt.wantStatic)
+			}
+		})
+	}
+}
+
+func TestParseIPRanges(t *testing.T) {
+	tests := []struct {
+		name    string
+		value   string
+		want    []string // CIDRs, primary first
+		wantErr string   // substring of the error
+	}{
+		{name: "single IPv4", value: "10.96.0.0/12", want: []string{"10.96.0.0/12"}},
+		{name: "single IPv6", value: "fd00:10:96::/112", want: []string{"fd00:10:96::/112"}},
+		{name: "dual, IPv4 primary", value: "10.96.0.0/12,fd00:10:96::/112", want: []string{"10.96.0.0/12", "fd00:10:96::/112"}},
+		{name: "dual, IPv6 primary, blanks", value: "fd00:10:96::/112, 10.96.0.0/12", want: []string{"fd00:10:96::/112", "10.96.0.0/12"}},
+		{name: "two IPv4", value: "10.96.0.0/12,10.200.0.0/16", wantErr: "are both IPv4"},
+		{name: "two IPv6", value: "fd00::/112,fd01::/112", wantErr: "are both IPv6"},
+		{name: "three", value: "10.96.0.0/12,fd00::/112,10.200.0.0/16", wantErr: "at most two"},
+		{name: "empty second", value: "10.96.0.0/12,", wantErr: "parse service CIDR"},
+		{name: "bad second", value: "10.96.0.0/12,fd00::/127", wantErr: "too small"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseIPRanges(tt.value)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseIPRanges(%q) = %v, %v; want an error containing %q", tt.value, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseIPRanges(%q) = %v", tt.value, err)
+			}
+			var cidrs []string
+			for _, r := range got {
+				cidrs = append(cidrs, r.String())
+			}
+			if !slices.Equal(cidrs, tt.want) {
+				t.Errorf("ParseIPRanges(%q) = %v; want %v", tt.value, cidrs, tt.want)
 			}
 		})
 	}

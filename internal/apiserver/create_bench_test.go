@@ -44,7 +44,7 @@ func BenchmarkCreateService(b *testing.B) {
 	}
 	defer emb.Close()
 	store := storage.New(emb.Client())
-	ips, _ := allocator.ParseIPRange("10.96.0.0/12")
+	ips, _ := allocator.ParseIPRanges("10.96.0.0/12")
 	ports, _ := allocator.ParsePortRange("30000-32767")
 	alloc := allocation.New(store, ips, ports, log)
 	go func() { _ = alloc.Run(ctx) }()

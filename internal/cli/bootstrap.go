@@ -63,7 +63,7 @@ func bootstrapOnce(ctx context.Context, api *apiserver.Server, alloc *serviceAll
 			return fmt.Errorf("namespace %s: %w", name, err)
 		}
 	}
-	first, _ := alloc.IPRange().Nth(1)
+	first, _ := alloc.IPRanges()[0].Nth(1)
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "kubernetes", Namespace: "default",
@@ -90,7 +90,7 @@ const DNSServiceIndex = 10
 // the tenth address of the range. It has no selector: the clusterdns
 // controller lists the nodes whose agents serve DNS as its endpoints.
 func ensureDNSService(ctx context.Context, api *apiserver.Server, alloc *serviceAllocations) error {
-	ip, ok := alloc.IPRange().Nth(DNSServiceIndex)
+	ip, ok := alloc.IPRanges()[0].Nth(DNSServiceIndex)
 	if !ok {
 		return nil // a range too small to hold it: no cluster DNS Service
 	}

@@ -33,7 +33,7 @@ type serviceAllocations struct {
 	*allocation.Allocations
 }
 
-func newServiceAllocations(store *storage.Store, ips *allocator.IPRange, ports *allocator.PortRange, log *slog.Logger) *serviceAllocations {
+func newServiceAllocations(store *storage.Store, ips []*allocator.IPRange, ports *allocator.PortRange, log *slog.Logger) *serviceAllocations {
 	return &serviceAllocations{allocation.New(store, ips, ports, log)}
 }
 
@@ -102,18 +102,18 @@ func newResources(alloc *serviceAllocations) []*apiserver.Resource {
 			DefaultFn: service.Default,
 			PrepareForCreateFn: func(s *corev1.Service) {
 				service.PrepareForCreate(s)
-				service.DefaultIPFamilies(s, alloc.IPRange().Family())
+				service.DefaultIPFamilies(s, nil, alloc.Families())
 			},
 			PrepareForUpdateFn: func(s, old *corev1.Service) {
 				service.PrepareForUpdate(s, old)
-				service.DefaultIPFamilies(s, alloc.IPRange().Family())
+				service.DefaultIPFamilies(s, old, alloc.Families())
 			},
 			PrepareForStatusFn: service.PrepareForStatusUpdate,
 			ValidateCreateFn: func(s *corev1.Service) field.ErrorList {
-				return append(service.ValidateCreate(s), service.ValidateClusterFamilies(s, alloc.IPRange().Family())...)
+				return append(service.ValidateCreate(s), service.ValidateClusterFamilies(s, nil, alloc.Families())...)
 			},
 			ValidateUpdateFn: func(s, old *corev1.Service) field.ErrorList {
-				return append(service.ValidateUpdate(s, old), service.ValidateClusterFamilies(s, alloc.IPRange().Family())...)
+				return append(service.ValidateUpdate(s, old), service.ValidateClusterFamilies(s, old, alloc.Families())...)
 			},
 			ValidateStatusUpdateFn: service.ValidateStatusUpdate,
 			TableColumnsFn:         service.TableColumns,

@@ -89,7 +89,7 @@ func newServerCommand(use, short string) *cobra.Command {
 	f.IntVar(&cfg.SecurePort, "secure-port", 6443, "(api) port to serve HTTPS on (0 picks a free port)")
 	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "(api) address clients and pods should use: in the admin kubeconfig (default 127.0.0.1) and, unless loopback, in the Endpoints of default/kubernetes")
 	f.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "(storage) external etcd endpoints; empty runs an embedded single-member etcd in --data-dir")
-	f.StringVar(&cfg.ServiceCIDR, "service-cluster-ip-range", "10.96.0.0/12", "(networking) CIDR ClusterIPs are allocated from")
+	f.StringVar(&cfg.ServiceCIDR, "service-cluster-ip-range", "10.96.0.0/12", "(networking) CIDR ClusterIPs are allocated from; two, one IPv4 and one IPv6, separated by a comma, make a dual-stack cluster whose first is the primary family")
 	f.StringVar(&cfg.NodePortRange, "service-node-port-range", "30000-32767", "(networking) port range NodePorts are allocated from")
 	f.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "(api) extra IPs or DNS names for the serving certificate")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "(logging) debug, info, warn or error")
@@ -105,7 +105,7 @@ func newServerCommand(use, short string) *cobra.Command {
 
 // RunServer runs the API server until ctx ends.
 func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
-	ipRange, err := allocator.ParseIPRange(cfg.ServiceCIDR)
+	ipRanges, err := allocator.ParseIPRanges(cfg.ServiceCIDR)
 	if err != nil {
 		return fmt.Errorf("--service-cluster-ip-range: %w", err)
 	}
@@ -135,7 +135,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	}
 	// client-go logs through klog; send it to the same structured log.
 	klog.SetSlogLogger(log)
-	firstIP, _ := ipRange.Nth(1)
+	firstIP, _ := ipRanges[0].Nth(1)
 	hosts := append([]string{}, cfg.TLSSANs...)
 	if cfg.AdvertiseAddress != "" {
 		hosts = append(hosts, cfg.AdvertiseAddress)
@@ -171,7 +171,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	alloc := newServiceAllocations(store, ipRange, portRange, log)
+	alloc := newServiceAllocations(store, ipRanges, portRange, log)
 	resources := newResources(alloc)
 	spec, err := newOpenAPI(resources)
 	if err != nil {

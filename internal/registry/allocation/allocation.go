@@ -34,10 +34,10 @@ const (
 // Allocations allocates ClusterIPs and NodePorts for Services. It is safe for
 // concurrent use; Run keeps its view of the records current.
 type Allocations struct {
-	store *storage.Store
-	ips   *allocator.IPRange
-	ports *allocator.PortRange
-	log   *slog.Logger
+	store  *storage.Store
+	ranges []*allocator.IPRange // the service CIDRs, primary first
+	ports  *allocator.PortRange
+	log    *slog.Logger
 
 	usedIPs   *allocator.Used[netip.Addr]
 	usedPorts *allocator.Used[int]
@@ -47,11 +47,12 @@ type Allocations struct {
 	rnd *rand.Rand
 }
 
-// New returns Allocations over store for the given ranges.
-func New(store *storage.Store, ips *allocator.IPRange, ports *allocator.PortRange, log *slog.Logger) *Allocations {
+// New returns Allocations over store for the given ranges: one service CIDR, or
+// one per IP family (primary first) on a dual-stack cluster.
+func New(store *storage.Store, ips []*allocator.IPRange, ports *allocator.PortRange, log *slog.Logger) *Allocations {
 	return &Allocations{
 		store:     store,
-		ips:       ips,
+		ranges:    ips,
 		ports:     ports,
 		log:       log,
 		usedIPs:   allocator.NewUsed[netip.Addr](),
@@ -60,8 +61,34 @@ func New(store *storage.Store, ips *allocator.IPRange, ports *allocator.PortRang
 	}
 }
 
-// IPRange returns the service CIDR.
-func (a *Allocations) IPRange() *allocator.IPRange { return a.ips }
+// IPRanges returns the service CIDRs, primary first.
+func (a *Allocations) IPRanges() []*allocator.IPRange { return a.ranges }
+
+// Families returns the IP families of the service CIDRs, primary first.
+func (a *Allocations) Families() []corev1.IPFamily {
+	fams := make([]corev1.IPFamily, len(a.ranges))
+	for i, r := range a.ranges {
+		fams[i] = r.Family()
+	}
+	return fams
+}
+
+// rangeFor returns the service CIDR of ip's family, or nil if the cluster has none.
+func (a *Allocations) rangeFor(fam corev1.IPFamily) *allocator.IPRange {
+	for _, r := range a.ranges {
+		if r.Family() == fam {
+			return r
+		}
+	}
+	return nil
+}
+
+func familyOf(ip netip.Addr) corev1.IPFamily {
+	if ip.Is4() {
+		return corev1.IPv4Protocol
+	}
+	return corev1.IPv6Protocol
+}
 
 // Ready reports whether the view of allocations has been loaded.
 func (a *Allocations) Ready() error {
@@ -167,34 +194,11 @@ func (a *Allocations) allocate(svc, old *corev1.Service) ([]storage.Op, error) {
 	defer a.mu.Unlock()
 
 	if needsClusterIP(svc) {
-		fld := field.NewPath("spec", "clusterIPs").Index(0)
-		switch {
-		case svc.Spec.ClusterIP == "":
-			ip, err := a.ips.Pick(a.rnd, a.usedIPs.Has)
-			if err != nil {
-				return nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate a serviceIP: %w", err))
-			}
-			svc.Spec.ClusterIP = ip.String()
-			svc.Spec.ClusterIPs = []string{ip.String()}
-			ops = append(ops, storage.Put(ipKey(ip), owner(svc), storage.Absent))
-		default:
-			ip, err := netip.ParseAddr(svc.Spec.ClusterIP)
-			if err != nil {
-				break // validation reports malformed IPs
-			}
-			if hadIP(ip) {
-				break
-			}
-			if err := a.ips.CheckRequested(ip); err != nil {
-				errs = append(errs, field.Invalid(fld, svc.Spec.ClusterIP, fmt.Sprintf("failed to allocate IP %s: %v", svc.Spec.ClusterIP, err)))
-				break
-			}
-			if a.usedIPs.Has(ip) {
-				errs = append(errs, field.Invalid(fld, svc.Spec.ClusterIP, fmt.Sprintf("failed to allocate IP %s: %v", svc.Spec.ClusterIP, allocator.ErrIPAllocated)))
-				break
-			}
-			ops = append(ops, storage.Put(ipKey(ip), owner(svc), storage.Absent))
+		ipOps, ipErrs, err := a.allocateClusterIPs(svc, hadIP)
+		if err != nil {
+			return nil, err
 		}
+		ops, errs = append(ops, ipOps...), append(errs, ipErrs...)
 	}
 
 	if needsNodePorts(svc) || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
@@ -262,6 +266,61 @@ func (a *Allocations) allocate(svc, old *corev1.Service) ([]storage.Op, error) {
 		return nil, apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Service").GroupKind(), svc.Name, errs)
 	}
 	return ops, nil
+}
+
+// allocateClusterIPs gives svc one cluster IP per family in spec.ipFamilies
+// (filled by service.DefaultIPFamilies; the primary range's family if empty),
+// keeping the ones it asks for and picking the missing ones, and returns the ops
+// that record every IP it did not hold before. The caller holds a.mu.
+func (a *Allocations) allocateClusterIPs(svc *corev1.Service, hadIP func(netip.Addr) bool) ([]storage.Op, field.ErrorList, error) {
+	fams := svc.Spec.IPFamilies
+	if len(fams) == 0 {
+		fams = []corev1.IPFamily{a.ranges[0].Family()}
+	}
+	var ops []storage.Op
+	var errs field.ErrorList
+	for i, fam := range fams {
+		if i < len(svc.Spec.ClusterIPs) && svc.Spec.ClusterIPs[i] != "" {
+			requested := svc.Spec.ClusterIPs[i]
+			ip, err := netip.ParseAddr(requested)
+			if err != nil || hadIP(ip) {
+				continue // validation reports malformed IPs
+			}
+			r := a.rangeFor(familyOf(ip))
+			if r == nil {
+				continue // service.ValidateClusterFamilies reports it
+			}
+			err = r.CheckRequested(ip)
+			if err == nil && a.usedIPs.Has(ip) {
+				err = allocator.ErrIPAllocated
+			}
+			if err != nil {
+				errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs").Index(i), requested,
+					fmt.Sprintf("failed to allocate IP %s: %v", requested, err)))
+				continue
+			}
+			ops = append(ops, storage.Put(ipKey(ip), owner(svc), storage.Absent))
+			continue
+		}
+		r := a.rangeFor(fam)
+		if r == nil {
+			continue // service.ValidateClusterFamilies reports it
+		}
+		ip, err := r.Pick(a.rnd, a.usedIPs.Has)
+		if err != nil {
+			return nil, nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate a serviceIP: %w", err))
+		}
+		if i < len(svc.Spec.ClusterIPs) {
+			svc.Spec.ClusterIPs[i] = ip.String()
+		} else {
+			svc.Spec.ClusterIPs = append(svc.Spec.ClusterIPs, ip.String())
+		}
+		ops = append(ops, storage.Put(ipKey(ip), owner(svc), storage.Absent))
+	}
+	if len(svc.Spec.ClusterIPs) > 0 {
+		svc.Spec.ClusterIP = svc.Spec.ClusterIPs[0]
+	}
+	return ops, errs, nil
 }
 
 // release returns ops deleting the records old holds and svc (may be nil) does not.

@@ -16,11 +16,12 @@ import (
 	"github.com/svcnet/svcnet/internal/storage"
 )
 
-// Addresses in these tests come from the range 10.96.0.0/24 and ports from 30000-30099.
+// Addresses in these tests come from the ranges 10.96.0.0/24 (primary) and
+// fd00:10:96::/120, and ports from 30000-30099.
 
 func newAllocations(t *testing.T, usedIPs []string, usedPorts []int) *Allocations {
 	t.Helper()
-	ips, err := allocator.ParseIPRange("10.96.0.0/24")
+	ips, err := allocator.ParseIPRanges("10.96.0.0/24,fd00:10:96::/120")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,5 +222,97 @@ func TestOnConflictMarksUsed(t *testing.T) {
 	_, err := a.allocate(svc(corev1.ServiceTypeClusterIP, "10.96.0.8"), nil)
 	if !apierrors.IsInvalid(err) {
 		t.Errorf("requesting a value that lost a race: err = %v; want Invalid", err)
+	}
+}
+
+func TestAllocateDualStack(t *testing.T) {
+	v4, v6 := corev1.IPv4Protocol, corev1.IPv6Protocol
+	withFamilies := func(s *corev1.Service, ips []string, fams ...corev1.IPFamily) *corev1.Service {
+		s.Spec.IPFamilies = fams
+		s.Spec.ClusterIPs = ips
+		if len(ips) > 0 {
+			s.Spec.ClusterIP = ips[0]
+		}
+		return s
+	}
+	tests := []struct {
+		name         string
+		svc, old     *corev1.Service
+		wantKeys     []string // exact keys; nil: only wantFamilies is checked
+		wantPuts     int
+		wantFamilies []corev1.IPFamily // family of each resulting clusterIP
+		wantErr      string
+	}{
+		{name: "both families picked, IPv4 first", svc: withFamilies(svc(corev1.ServiceTypeClusterIP, ""), nil, v4, v6),
+			wantPuts: 2, wantFamilies: []corev1.IPFamily{v4, v6}},
+		{name: "both families picked, IPv6 first", svc: withFamilies(svc(corev1.ServiceTypeClusterIP, ""), nil, v6, v4),
+			wantPuts: 2, wantFamilies: []corev1.IPFamily{v6, v4}},
+		{name: "IPv6 only on a dual-stack cluster", svc: withFamilies(svc(corev1.ServiceTypeClusterIP, ""), nil, v6),
+			wantPuts: 1, wantFamilies: []corev1.IPFamily{v6}},
+		{name: "both requested", svc: withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.5", "fd00:10:96::5"}, v4, v6),
+			wantKeys:     []string{"put /registry/allocations/clusterips/10.96.0.5", "put /registry/allocations/clusterips/fd00:10:96::5"},
+			wantFamilies: []corev1.IPFamily{v4, v6}},
+		{name: "primary requested, secondary picked", svc: withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.5"}, v4, v6),
+			wantPuts: 2, wantFamilies: []corev1.IPFamily{v4, v6}},
+		{name: "secondary out of range", svc: withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.5", "fd00:99::5"}, v4, v6),
+			wantErr: `spec.clusterIPs[1]: Invalid value: "fd00:99::5": failed to allocate IP fd00:99::5: the provided IP (fd00:99::5) is not in the valid range. The range of valid IPs is fd00:10:96::/120`},
+		{name: "upgrade to dual-stack picks the secondary only",
+			old:      withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.3"}, v4),
+			svc:      withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.3"}, v4, v6),
+			wantPuts: 1, wantFamilies: []corev1.IPFamily{v4, v6}},
+		{name: "downgrade releases the secondary",
+			old:      withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.3", "fd00:10:96::3"}, v4, v6),
+			svc:      withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.3"}, v4),
+			wantKeys: []string{"del /registry/allocations/clusterips/fd00:10:96::3"}, wantFamilies: []corev1.IPFamily{v4}},
+		{name: "delete releases both",
+			old:      withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.3", "fd00:10:96::3"}, v4, v6),
+			wantKeys: []string{"del /registry/allocations/clusterips/10.96.0.3", "del /registry/allocations/clusterips/fd00:10:96::3"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAllocations(t, []string{"10.96.0.3", "fd00:10:96::3"}, nil)
+			var ops []storage.Op
+			var err error
+			switch {
+			case tc.svc == nil:
+				ops, err = a.BeforeDelete(t.Context(), tc.old)
+			case tc.old == nil:
+				ops, err = a.BeforeCreate(t.Context(), tc.svc, false)
+			default:
+				ops, err = a.BeforeUpdate(t.Context(), tc.svc, tc.old, false)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v; want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := opKeys(ops)
+			if tc.wantKeys != nil && !slices.Equal(got, tc.wantKeys) {
+				t.Errorf("ops = %v; want %v", got, tc.wantKeys)
+			}
+			if tc.wantKeys == nil && len(ops) != tc.wantPuts {
+				t.Errorf("ops = %v; want %d puts", got, tc.wantPuts)
+			}
+			if tc.svc == nil {
+				return
+			}
+			var fams []corev1.IPFamily
+			for _, ip := range tc.svc.Spec.ClusterIPs {
+				fams = append(fams, familyOf(netip.MustParseAddr(ip)))
+			}
+			if !slices.Equal(fams, tc.wantFamilies) || tc.svc.Spec.ClusterIP != tc.svc.Spec.ClusterIPs[0] {
+				t.Errorf("clusterIP %s, clusterIPs %v; want families %v, clusterIP = clusterIPs[0]",
+					tc.svc.Spec.ClusterIP, tc.svc.Spec.ClusterIPs, tc.wantFamilies)
+			}
+			for _, ip := range tc.svc.Spec.ClusterIPs {
+				if !a.rangeFor(familyOf(netip.MustParseAddr(ip))).Contains(netip.MustParseAddr(ip)) {
+					t.Errorf("clusterIP %s outside its family's range", ip)
+				}
+			}
+		})
 	}
 }

@@ -8,7 +8,8 @@
 // allocation keys, fed by an etcd watch, lets dynamic allocation pick a free value
 // without reading etcd. A repair pass at start-up frees records no Service holds and
 // restores records a Service holds but etcd lacks (data written by older versions or
-// by hand).
+// by hand). On a dual-stack cluster a Service holds one cluster IP per entry of
+// spec.ipFamilies, each from its family's range; both families share the key space.
 //
 // The range arithmetic and random choice live in package allocator; this package does
 // not validate Services beyond the allocation rules (range, already allocated).

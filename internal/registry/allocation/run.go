@@ -177,7 +177,15 @@ func (a *Allocations) inRange(key string) bool {
 	switch {
 	case strings.HasPrefix(key, IPPrefix):
 		ip, err := netip.ParseAddr(strings.TrimPrefix(key, IPPrefix))
-		return err == nil && a.ips.Contains(ip)
+		if err != nil {
+			return false
+		}
+		for _, r := range a.ranges {
+			if r.Contains(ip) {
+				return true
+			}
+		}
+		return false
 	case strings.HasPrefix(key, PortPrefix):
 		p, err := strconv.Atoi(strings.TrimPrefix(key, PortPrefix))
 		return err == nil && a.ports.Contains(p)

@@ -6,8 +6,9 @@
 // PrepareForUpdate, PrepareForStatusUpdate, ValidateCreate, ValidateUpdate,
 // ValidateStatusUpdate, TableColumns, TableRow, SelectableFields) to its generic
 // Strategy. The order on a write is: Default, PrepareFor*, Validate*, and then the
-// allocation hook, which is expected to call ValidateClusterFamilies and
-// DefaultIPFamilies before it allocates.
+// allocation hook. The two functions that need the cluster's IP families (the
+// families of its service CIDRs, primary first) are meant for those steps:
+// DefaultIPFamilies after PrepareFor*, ValidateClusterFamilies next to Validate*.
 //
 // Deliberately not here: anything that needs cluster state. ClusterIP and NodePort
 // allocation, "already allocated" and "not in range" checks belong to the allocator,

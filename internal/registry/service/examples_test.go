@@ -46,10 +46,10 @@ func TestExamples(t *testing.T) {
 				if errs := ValidateCreate(&svc); len(errs) > 0 {
 					t.Errorf("ValidateCreate(%s) = %v; want no errors", svc.Name, errs)
 				}
-				if errs := ValidateClusterFamilies(&svc, corev1.IPv4Protocol); len(errs) > 0 {
+				if errs := ValidateClusterFamilies(&svc, nil, []corev1.IPFamily{corev1.IPv4Protocol}); len(errs) > 0 {
 					t.Errorf("ValidateClusterFamilies(%s) = %v; want no errors", svc.Name, errs)
 				}
-				DefaultIPFamilies(&svc, corev1.IPv4Protocol)
+				DefaultIPFamilies(&svc, nil, []corev1.IPFamily{corev1.IPv4Protocol})
 				if errs := ValidateCreate(&svc); len(errs) > 0 {
 					t.Errorf("ValidateCreate(%s) after DefaultIPFamilies = %v; want no errors", svc.Name, errs)
 				}

@@ -92,7 +92,7 @@ func stored(svc *corev1.Service) *corev1.Service {
 		svc.Spec.ClusterIP = "10.0.0.10"
 		svc.Spec.ClusterIPs = []string{"10.0.0.10"}
 	}
-	DefaultIPFamilies(svc, corev1.IPv4Protocol)
+	DefaultIPFamilies(svc, nil, []corev1.IPFamily{corev1.IPv4Protocol})
 	if needsNodePorts(svc) {
 		for i := range svc.Spec.Ports {
 			if svc.Spec.Ports[i].NodePort == 0 {
