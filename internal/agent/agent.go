@@ -54,8 +54,9 @@ type Config struct {
 	NodeName string
 	// NodeIPs are reported as the Node's InternalIP addresses.
 	NodeIPs []netip.Addr
-	// PodCIDR is written to the Node's spec.podCIDR when set.
-	PodCIDR string
+	// PodCIDRs, when set, are written to the Node's spec.podCIDRs (the first
+	// also to spec.podCIDR): at most one per IP family.
+	PodCIDRs []string
 	// SyncPeriod is the interval of full syncs; default 30s.
 	SyncPeriod time.Duration
 	// MinSyncPeriod is the least time between two syncs; changes within it are

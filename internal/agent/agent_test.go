@@ -75,7 +75,7 @@ func TestAgentRegistersAndSyncs(t *testing.T) {
 	}
 	client := fake.NewClientset(svc, other, slice)
 	plane := &recordingPlane{}
-	a := New(Config{NodeName: "node-a", PodCIDR: "10.244.1.0/24"}, client, []FamilyPlane{{proxy.IPv4, plane}}, nil, nil)
+	a := New(Config{NodeName: "node-a", PodCIDRs: []string{"10.244.1.0/24"}}, client, []FamilyPlane{{proxy.IPv4, plane}}, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

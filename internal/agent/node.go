@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -31,8 +32,8 @@ func (a *Agent) registerNode(ctx context.Context) error {
 				corev1.LabelOSStable: "linux",
 			}},
 		}
-		if a.cfg.PodCIDR != "" {
-			node.Spec.PodCIDR, node.Spec.PodCIDRs = a.cfg.PodCIDR, []string{a.cfg.PodCIDR}
+		if len(a.cfg.PodCIDRs) > 0 {
+			node.Spec.PodCIDR, node.Spec.PodCIDRs = a.cfg.PodCIDRs[0], slices.Clone(a.cfg.PodCIDRs)
 		}
 		maps.Copy(node.Labels, a.cfg.Labels)
 		node, err = nodes.Create(ctx, node, metav1.CreateOptions{})
@@ -41,8 +42,8 @@ func (a *Agent) registerNode(ctx context.Context) error {
 		return fmt.Errorf("register node %s: %w", a.cfg.NodeName, err)
 	}
 	update := false
-	if a.cfg.PodCIDR != "" && node.Spec.PodCIDR == "" {
-		node.Spec.PodCIDR, node.Spec.PodCIDRs = a.cfg.PodCIDR, []string{a.cfg.PodCIDR}
+	if len(a.cfg.PodCIDRs) > 0 && node.Spec.PodCIDR == "" {
+		node.Spec.PodCIDR, node.Spec.PodCIDRs = a.cfg.PodCIDRs[0], slices.Clone(a.cfg.PodCIDRs)
 		update = true
 	}
 	for k, v := range a.cfg.Labels {

@@ -41,7 +41,7 @@ type AgentConfig struct {
 	CAFile            string
 	NodeName          string
 	NodeIPs           []string
-	PodCIDR           string
+	PodCIDRs          []string
 	ClusterCIDRs      []string
 	NodePortAddresses []string
 	ProxyMode         string
@@ -103,7 +103,7 @@ func newAgentCommand() *cobra.Command {
 func addNodeFlags(f *pflag.FlagSet, cfg *AgentConfig, prefix string) {
 	f.StringVar(&cfg.NodeName, "node-name", "", prefix+"name of this node (default: the host name)")
 	f.StringSliceVar(&cfg.NodeIPs, "node-ip", nil, prefix+"this node's IP addresses (default: the address of the default route's interface)")
-	f.StringVar(&cfg.PodCIDR, "pod-cidr", "", prefix+"this node's pod network, written to the Node's spec.podCIDR")
+	f.StringSliceVar(&cfg.PodCIDRs, "pod-cidr", nil, prefix+"this node's pod networks, at most one per IP family, written to the Node's spec.podCIDRs (the first also to spec.podCIDR)")
 	f.StringSliceVar(&cfg.ClusterCIDRs, "cluster-cidr", nil, prefix+"the cluster's pod networks: ClusterIP traffic from outside them is masqueraded")
 	f.StringSliceVar(&cfg.NodePortAddresses, "nodeport-addresses", nil, prefix+"CIDRs of local addresses that accept node ports, or 'primary' for the node IPs (default: every local address but 127.0.0.0/8)")
 	f.StringVar(&cfg.ProxyMode, "proxy-mode", "nftables", prefix+"data plane: nftables, or none (no data plane: node registration and DNS only)")
@@ -183,10 +183,12 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--cluster-cidr: %w", err)
 	}
-	if cfg.PodCIDR != "" {
-		if _, err := netip.ParsePrefix(cfg.PodCIDR); err != nil {
-			return fmt.Errorf("--pod-cidr: %w", err)
-		}
+	podCIDRs, err := parsePrefixes(cfg.PodCIDRs)
+	if err != nil {
+		return fmt.Errorf("--pod-cidr: %w", err)
+	}
+	if len(podCIDRs) > 2 || (len(podCIDRs) == 2 && podCIDRs[0].Addr().Is4() == podCIDRs[1].Addr().Is4()) {
+		return fmt.Errorf("--pod-cidr: %v: give at most one pod network per IP family", cfg.PodCIDRs)
 	}
 	// One data plane per family the node has, as kube-proxy runs a proxier
 	// per family on a dual-stack node.
@@ -231,7 +233,7 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 		return err
 	}
 	a := agent.New(agent.Config{
-		NodeName: nodeName, NodeIPs: nodeIPs, PodCIDR: cfg.PodCIDR,
+		NodeName: nodeName, NodeIPs: nodeIPs, PodCIDRs: cfg.PodCIDRs,
 		SyncPeriod: cfg.SyncPeriod, MinSyncPeriod: cfg.MinSyncPeriod, LeaseDuration: cfg.LeaseDuration,
 		Labels: map[string]string{clusterdns.NodeLabel: strconv.FormatBool(dnsParts.servesKubeDNS(nodeIPs))},
 	}, client, planes, reg, log)

@@ -81,8 +81,8 @@ func newClusterDNS(cfg AgentConfig, client kubernetes.Interface, nodeIPs []netip
 	for _, ip := range nodeIPs {
 		allowed = append(allowed, netip.PrefixFrom(ip, ip.BitLen()))
 	}
-	if cfg.PodCIDR != "" {
-		if p, err := netip.ParsePrefix(cfg.PodCIDR); err == nil {
+	for _, s := range cfg.PodCIDRs {
+		if p, err := netip.ParsePrefix(s); err == nil {
 			allowed = append(allowed, p.Masked())
 		}
 	}

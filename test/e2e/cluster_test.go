@@ -47,11 +47,16 @@ type testNode struct {
 	// v6 makes an IPv6 node (see newCluster6): podNet is then an IPv6 /64
 	// prefix without its length (fd00:10:244:1::).
 	v6 bool
+	// ip6 and podNet6 make an IPv4 node dual-stack (see newClusterDual):
+	// its IPv6 address on the node-to-node link, and its pods' IPv6 /64 as
+	// podNet is for newCluster6.
+	ip6, podNet6 string
 }
 
 type testPod struct {
 	name string
 	ip   string
+	ip6  string // on a dual-stack node, the pod's IPv6 address
 	ns   *netnstest.NS
 	node *testNode
 }
@@ -66,14 +71,37 @@ type cluster struct {
 // newCluster builds two node namespaces and an outside client around server s.
 func newCluster(t *testing.T, s *server) *cluster {
 	t.Helper()
+	return buildCluster(t, s, false)
+}
+
+// newClusterDual is newCluster with IPv6 added to every namespace, link and
+// pod, with the addresses of newCluster6: a dual-stack cluster, IPv4 first.
+func newClusterDual(t *testing.T, s *server) *cluster {
+	t.Helper()
+	return buildCluster(t, s, true)
+}
+
+func buildCluster(t *testing.T, s *server, dual bool) *cluster {
+	t.Helper()
 	netnstest.RequireRoot(t)
 	c := &cluster{t: t, s: s}
 	for i, name := range []string{"node-a", "node-b"} {
 		n := &testNode{name: name, ns: netnstest.New(t, fmt.Sprintf("n%c", 'a'+i)), ip: fmt.Sprintf("10.250.0.%d", i+1),
 			podNet: fmt.Sprintf("10.244.%d", i+1), cluster: c}
 		n.ns.Sysctl("net.ipv4.ip_forward", "1")
+		if dual {
+			// Before any interface exists: a bridge made earlier would run
+			// duplicate address detection on its link-local address, and until
+			// that ends (1-2 s) the node sends no neighbor solicitation on it,
+			// so the first IPv6 packets it forwards to a pod wait.
+			n.ns.EnableIPv6(true)
+		}
 		n.ns.Run("ip", "link", "add", "cbr0", "type", "bridge")
 		n.ns.Run("ip", "addr", "add", n.podNet+".1/24", "dev", "cbr0")
+		if dual {
+			n.ip6, n.podNet6 = fmt.Sprintf("fd00:10:250::%d", i+1), fmt.Sprintf("fd00:10:244:%d::", i+1)
+			n.ns.AddAddr("cbr0", n.podNet6+"1/64")
+		}
 		n.ns.Run("ip", "link", "set", "cbr0", "up")
 		c.nodes = append(c.nodes, n)
 		c.relay(n.ns)
@@ -83,12 +111,26 @@ func newCluster(t *testing.T, s *server) *cluster {
 	a.ns.Run("ip", "route", "add", b.podNet+".0/24", "via", b.ip)
 	b.ns.Run("ip", "route", "add", a.podNet+".0/24", "via", a.ip)
 	c.outside = netnstest.New(t, "out")
+	if dual {
+		c.outside.EnableIPv6(false)
+	}
 	netnstest.Link(t, a.ns, "ext0", "10.250.1.1/24", c.outside, "eth0", "10.250.1.2/24")
 	c.outside.Run("ip", "route", "add", "default", "via", "10.250.1.1")
 	// Nodes route everything else out of the cluster, as real nodes do: node-a
 	// towards the outside network, node-b through node-a.
 	a.ns.Run("ip", "route", "add", "default", "via", "10.250.1.2")
 	b.ns.Run("ip", "route", "add", "default", "via", a.ip)
+	if dual {
+		a.ns.AddAddr("eth0", a.ip6+"/64")
+		b.ns.AddAddr("eth0", b.ip6+"/64")
+		a.ns.Run("ip", "-6", "route", "add", b.podNet6+"/64", "via", b.ip6)
+		b.ns.Run("ip", "-6", "route", "add", a.podNet6+"/64", "via", a.ip6)
+		a.ns.AddAddr("ext0", "fd00:10:251::1/64")
+		c.outside.AddAddr("eth0", "fd00:10:251::2/64")
+		c.outside.Run("ip", "-6", "route", "add", "default", "via", "fd00:10:251::1")
+		a.ns.Run("ip", "-6", "route", "add", "default", "via", "fd00:10:251::2")
+		b.ns.Run("ip", "-6", "route", "add", "default", "via", a.ip6)
+	}
 	return c
 }
 
@@ -133,13 +175,17 @@ func (n *testNode) startAgent(extra ...string) {
 	if r.code != 0 {
 		t.Fatalf("token create: %s", r.stderr)
 	}
-	podCIDR, cidr := n.podNet+".0/24", clusterCIDR
-	if n.v6 {
+	podCIDR, cidr, nodeIP := n.podNet+".0/24", clusterCIDR, n.ip
+	switch {
+	case n.v6:
 		podCIDR, cidr = n.podNet+"/64", clusterCIDR6
+	case n.ip6 != "":
+		cidr, nodeIP = clusterCIDR+","+clusterCIDR6, n.ip+","+n.ip6
+		podCIDR += "," + n.podNet6 + "/64"
 	}
 	n.args = append([]string{"agent", "--server", "https://127.0.0.1:6443", "--token", strings.TrimSpace(r.stdout),
 		"--certificate-authority", filepath.Join(s.dataDir, "pki", "ca.crt"),
-		"--node-name", n.name, "--node-ip", n.ip, "--pod-cidr", podCIDR, "--cluster-cidr", cidr,
+		"--node-name", n.name, "--node-ip", nodeIP, "--pod-cidr", podCIDR, "--cluster-cidr", cidr,
 		"--sync-period", "5s", "--node-lease-duration", "4s", "--log-level", "debug",
 		// No upstream resolvers unless a test gives some: nothing leaves the test's namespaces.
 		"--resolv-conf", "/dev/null"}, extra...)
@@ -222,6 +268,9 @@ func (n *testNode) addPodIn(ns, name string, labels map[string]string, ports ...
 	}
 	created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: p.ip, PodIPs: []corev1.PodIP{{IP: p.ip}},
 		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	if p.ip6 != "" {
+		created.Status.PodIPs = append(created.Status.PodIPs, corev1.PodIP{IP: p.ip6})
+	}
 	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(context.Background(), created, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +283,16 @@ func (n *testNode) addHost(name string) *testPod {
 	t.Helper()
 	n.pods++
 	p := &testPod{name: name, ip: fmt.Sprintf("%s.%d", n.podNet, 10+n.pods), node: n, ns: netnstest.New(t, "p")}
+	if n.podNet6 != "" {
+		p.ip6 = fmt.Sprintf("%s%x", n.podNet6, 10+n.pods)
+		p.ns.EnableIPv6(false)
+	}
 	host := fmt.Sprintf("v%s%d", strings.TrimPrefix(n.name, "node-"), n.pods)
 	netnstest.Link(t, n.ns, host, "", p.ns, "eth0", p.ip+"/24")
+	if p.ip6 != "" {
+		p.ns.AddAddr("eth0", p.ip6+"/64")
+		p.ns.Run("ip", "-6", "route", "add", "default", "via", n.podNet6+"1")
+	}
 	n.ns.Run("ip", "link", "set", host, "master", "cbr0")
 	// As the bridge CNI plugin does: with br_netfilter on, a pod reaching itself
 	// through a Service is bridged back out of the port it came in on.

@@ -1,6 +1,8 @@
 // Package clusterdns keeps the Endpoints of kube-system/kube-dns listing the
 // nodes whose agents serve cluster DNS: every Node labelled svcnet.io/dns=true,
-// at its first InternalIP, ready while the Node is Ready. The mirroring
+// at its first InternalIP of the Service's IP family (on a dual-stack node the
+// kube-dns Service is single-stack, in the cluster's primary family), ready
+// while the Node is Ready. The mirroring
 // controller turns the Endpoints into the EndpointSlice that node agents
 // program, so a pod's query to the kube-dns ClusterIP reaches a node's DNS
 // server.
@@ -122,7 +124,7 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list nodes: %w", err)
 	}
-	want := desiredSubsets(nodes)
+	want := desiredSubsets(nodes, serviceIsIPv6(svc))
 	eps := c.client.CoreV1().Endpoints(Namespace)
 	cur, err := eps.Get(ctx, ServiceName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -152,11 +154,12 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	return nil
 }
 
-// desiredSubsets lists the DNS-serving nodes, ready or not, sorted by address.
-func desiredSubsets(nodes []*corev1.Node) []corev1.EndpointSubset {
+// desiredSubsets lists the DNS-serving nodes, ready or not, sorted by address,
+// each at its address of the Service's family (IPv6 or IPv4).
+func desiredSubsets(nodes []*corev1.Node, ipv6 bool) []corev1.EndpointSubset {
 	var ready, notReady []corev1.EndpointAddress
 	for _, n := range nodes {
-		ip := nodeIP(n)
+		ip := nodeIP(n, ipv6)
 		if !ip.IsValid() {
 			continue
 		}
@@ -186,15 +189,35 @@ func desiredSubsets(nodes []*corev1.Node) []corev1.EndpointSubset {
 	}}
 }
 
-func nodeIP(n *corev1.Node) netip.Addr {
+// nodeIP returns n's first InternalIP of the family, or else its first
+// InternalIP (a single-stack node in a cluster of the other family).
+func nodeIP(n *corev1.Node, ipv6 bool) netip.Addr {
+	var first netip.Addr
 	for _, a := range n.Status.Addresses {
-		if a.Type == corev1.NodeInternalIP {
-			if ip, err := netip.ParseAddr(a.Address); err == nil {
-				return ip
-			}
+		if a.Type != corev1.NodeInternalIP {
+			continue
+		}
+		ip, err := netip.ParseAddr(a.Address)
+		if err != nil {
+			continue
+		}
+		if ip.Is6() == ipv6 {
+			return ip
+		}
+		if !first.IsValid() {
+			first = ip
 		}
 	}
-	return netip.Addr{}
+	return first
+}
+
+// serviceIsIPv6 reports whether svc's primary family is IPv6.
+func serviceIsIPv6(svc *corev1.Service) bool {
+	if len(svc.Spec.IPFamilies) > 0 {
+		return svc.Spec.IPFamilies[0] == corev1.IPv6Protocol
+	}
+	ip, err := netip.ParseAddr(svc.Spec.ClusterIP)
+	return err == nil && ip.Is6()
 }
 
 func nodeReady(n *corev1.Node) bool {

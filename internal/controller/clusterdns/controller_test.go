@@ -113,3 +113,28 @@ func TestEndpointsListDNSNodes(t *testing.T) {
 }
 
 func labelsEverything() labels.Selector { return labels.Everything() }
+
+func TestNodeAddressOfTheServiceFamily(t *testing.T) {
+	dual := node("a", "10.0.0.1", "true", true)
+	dual.Status.Addresses = append(dual.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "fd00::1"})
+	v6only := node("b", "fd00::2", "true", true)
+	tests := []struct {
+		name string
+		n    *corev1.Node
+		svc  corev1.ServiceSpec
+		want string
+	}{
+		{name: "dual-stack node, IPv4 Service", n: dual, svc: corev1.ServiceSpec{ClusterIP: "10.96.0.10", IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol}}, want: "10.0.0.1"},
+		{name: "dual-stack node, IPv6 Service", n: dual, svc: corev1.ServiceSpec{ClusterIP: "fd00:10:96::a", IPFamilies: []corev1.IPFamily{corev1.IPv6Protocol}}, want: "fd00::1"},
+		{name: "family from the cluster IP alone", n: dual, svc: corev1.ServiceSpec{ClusterIP: "fd00:10:96::a"}, want: "fd00::1"},
+		{name: "node without the family keeps its first address", n: v6only, svc: corev1.ServiceSpec{ClusterIP: "10.96.0.10"}, want: "fd00::2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := desiredSubsets([]*corev1.Node{tt.n}, serviceIsIPv6(&corev1.Service{Spec: tt.svc}))
+			if len(got) != 1 || len(got[0].Addresses) != 1 || got[0].Addresses[0].IP != tt.want {
+				t.Errorf("subsets %+v; want the one address %s", got, tt.want)
+			}
+		})
+	}
+}
