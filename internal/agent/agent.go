@@ -31,6 +31,13 @@ type DataPlane interface {
 	Sync(ctx context.Context, snap *proxy.Snapshot, full bool) error
 }
 
+// unchangedPlane is a DataPlane that can tell cheaply that the kernel holds
+// exactly what its last sync left, so that a periodic full sync would repair
+// nothing. Planes without it get every periodic full sync.
+type unchangedPlane interface {
+	Unchanged() bool
+}
+
 // FamilyPlane is the data plane of one IP family: it is handed the snapshots
 // of that family. A dual-stack node has one per family, as kube-proxy runs a
 // proxier per family.
@@ -284,8 +291,14 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 // syncLoop syncs on changes (at most once per MinSyncPeriod) and fully every
-// SyncPeriod, retrying failed syncs with back-off.
+// SyncPeriod, retrying failed syncs with back-off. A periodic full sync is
+// skipped when every plane can tell nothing changed its rules since the last
+// sync, for at most maxSkippedFull: a full sync holds back changes while it
+// runs (over a second at 30,000 Services), so it runs only when it can repair
+// something, or, as kube-proxy's full resyncs, at least every maxSkippedFull
+// (it also rebuilds the snapshots from the informers' caches).
 func (a *Agent) syncLoop(ctx context.Context) {
+	lastFull := time.Now()
 	full := time.NewTimer(a.cfg.SyncPeriod)
 	defer full.Stop()
 	retry := time.NewTimer(time.Hour)
@@ -305,6 +318,7 @@ func (a *Agent) syncLoop(ctx context.Context) {
 		}
 		backoff = 0
 		if isFull {
+			lastFull = start
 			next := nextFullSync(a.cfg.SyncPeriod, time.Since(start))
 			if next > a.cfg.SyncPeriod {
 				a.log.Info("full syncs are slow; spacing them out", "took", time.Since(start), "next", next)
@@ -323,6 +337,19 @@ func (a *Agent) syncLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-full.C:
+			if time.Since(lastFull) < maxSkippedFull && a.planesUnchanged() {
+				// The data plane was just found in step: as good as a sync
+				// for /healthz and the last-sync metric.
+				now := time.Now()
+				a.mu.Lock()
+				a.lastSync = now
+				a.mu.Unlock()
+				a.metrics.lastSync.Set(float64(now.Unix()))
+				a.metrics.fullSyncsSkipped.Inc()
+				a.log.Debug("periodic full sync skipped: the data plane is as the last sync left it")
+				full.Reset(a.cfg.SyncPeriod)
+				continue
+			}
 			doSync(true)
 		case <-retry.C:
 			doSync(true)
@@ -337,6 +364,24 @@ func (a *Agent) syncLoop(ctx context.Context) {
 			doSync(false)
 		}
 	}
+}
+
+// maxSkippedFull is the longest time without a full sync.
+const maxSkippedFull = time.Hour
+
+// planesUnchanged reports whether every plane can tell it holds what the last
+// sync left.
+func (a *Agent) planesUnchanged() bool {
+	if len(a.planes) == 0 {
+		return false
+	}
+	for _, fp := range a.planes {
+		u, ok := fp.Plane.(unchangedPlane)
+		if !ok || !u.Unchanged() {
+			return false
+		}
+	}
+	return true
 }
 
 // fullSyncShare keeps full syncs to at most one tenth of the agent's time: a

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -266,4 +268,67 @@ func TestAgentSyncsEachFamily(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unchangedPlaneStub is a recordingPlane that says, as told, whether it still
+// holds what its last sync left.
+type unchangedPlaneStub struct {
+	recordingPlane
+	unchanged atomic.Bool
+}
+
+func (p *unchangedPlaneStub) Unchanged() bool { return p.unchanged.Load() }
+
+var _ unchangedPlane = (*unchangedPlaneStub)(nil)
+
+func (p *recordingPlane) fullSyncs() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, s := range p.syncs {
+		if s.full {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPeriodicFullSyncSkippedWhileUnchanged runs the sync loop on a fake clock:
+// a periodic full sync runs when the plane cannot vouch for its rules, is
+// skipped while it can, and runs anyway once an hour has passed without one.
+func TestPeriodicFullSyncSkippedWhileUnchanged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		plane := &unchangedPlaneStub{}
+		a := New(Config{NodeName: "node-a", SyncPeriod: 30 * time.Second}, fake.NewClientset(), []FamilyPlane{{proxy.IPv4, plane}}, nil, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { a.syncLoop(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+
+		steps := []struct {
+			name      string
+			unchanged bool
+			wait      time.Duration
+			want      int // full syncs so far
+		}{
+			{name: "the first sync", wait: 0, want: 1},
+			{name: "a period, plane cannot tell", wait: 30 * time.Second, want: 2},
+			{name: "five periods, plane unchanged", unchanged: true, wait: 5 * 30 * time.Second, want: 2},
+			{name: "a period after a change behind its back", wait: 30 * time.Second, want: 3},
+			{name: "an hour less a period, unchanged", unchanged: true, wait: time.Hour - 30*time.Second, want: 3},
+			{name: "past the hour, a full sync anyway", unchanged: true, wait: 30 * time.Second, want: 4},
+		}
+		for _, st := range steps {
+			plane.unchanged.Store(st.unchanged)
+			time.Sleep(st.wait + time.Millisecond)
+			synctest.Wait()
+			if got := plane.fullSyncs(); got != st.want {
+				t.Fatalf("%s: %d full syncs; want %d", st.name, got, st.want)
+			}
+			// A skipped full sync found the plane in step: still healthy.
+			if last, ok := a.Healthy(time.Now()); !ok {
+				t.Fatalf("%s: unhealthy, last sync %v ago", st.name, time.Since(last))
+			}
+		}
+	})
 }

@@ -10,6 +10,8 @@ type metrics struct {
 	lastSync     prometheus.Gauge
 	heartbeats   *prometheus.CounterVec
 	conflicts    prometheus.Gauge
+	// fullSyncsSkipped counts periodic full syncs found unnecessary.
+	fullSyncsSkipped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,13 +42,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "svcnet_agent_node_heartbeats_total",
 			Help: "Node Lease renewals, by result (ok, error).",
 		}, []string{"result"}),
+		fullSyncsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "svcnet_agent_full_syncs_skipped_total",
+			Help: "Periodic full syncs not needed: the data plane could tell that nothing changed its rules since the last sync (for nftables: no commit but the agent's own).",
+		}),
 		conflicts: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "svcnet_agent_conflicting_destinations",
 			Help: "Destinations (address, port, protocol or node port) that more than one Service claims; each goes to one of them (see the agent's warnings).",
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.syncDuration, m.syncErrors, m.changeToSync, m.servicePorts, m.lastSync, m.heartbeats, m.conflicts)
+		reg.MustRegister(m.syncDuration, m.syncErrors, m.changeToSync, m.servicePorts, m.lastSync, m.heartbeats, m.conflicts, m.fullSyncsSkipped)
 	}
 	return m
 }

@@ -194,12 +194,20 @@ func RunAgent(ctx context.Context, cfg AgentConfig, log *slog.Logger) error {
 	// per family on a dual-stack node.
 	var planes []agent.FamilyPlane
 	if cfg.ProxyMode == "nftables" {
+		var first *nftables.Proxier
 		for _, f := range nodeFamilies(nodeIPs, clusterCIDRs) {
 			p, err := nftables.NewProxier(cfg.Table, f, -1)
 			if err != nil {
 				return err
 			}
 			defer p.Close()
+			// One namespace, one ruleset generation: each table's commits are
+			// not a change behind the other's back.
+			if first == nil {
+				first = p
+			} else {
+				p.ShareGenerations(first)
+			}
 			if err := p.Check(); err != nil {
 				return noPermission(err)
 			}

@@ -267,6 +267,28 @@ func TestDataPlaneDualStack(t *testing.T) {
 		})
 	}
 
+	t.Run("idle periodic full syncs are skipped, tampering is repaired", func(t *testing.T) {
+		// Nothing but the agent commits to nftables in node-a: its periodic
+		// full syncs (every 5 s here) find the ruleset generation moved only
+		// by its own two tables, and are skipped.
+		eventually(t, 20*time.Second, func() error {
+			if !strings.Contains(a.logs.String(), "periodic full sync skipped") {
+				return fmt.Errorf("no skipped full sync in node-a's agent log yet")
+			}
+			return nil
+		})
+		a.ns.Run("nft", "flush", "table", "ip6", "svcnet")
+		addr := net.JoinHostPort(web.Spec.ClusterIPs[1], "80")
+		if _, err := client.ns.Ask(context.Background(), "tcp", addr, 500*time.Millisecond); err == nil {
+			t.Fatalf("%s still answers with the ip6 table flushed", addr)
+		}
+		start := time.Now()
+		if got := reach(t, client.ns, "tcp", addr); got.Client != client.ip6 {
+			t.Errorf("after repair %s saw the client as %s; want %s", got.Name, got.Client, client.ip6)
+		}
+		t.Logf("repaired within %v", time.Since(start).Round(100*time.Millisecond))
+	})
+
 	t.Run("a single-stack IPv6 Service on the same cluster", func(t *testing.T) {
 		v6 := createService(t, cs, echoService("web6", "web", func(s *corev1.Service) {
 			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol}

@@ -24,6 +24,9 @@ type batchWriter struct {
 	conn     *nft.Conn // encodes into captured
 	captured []netlink.Message
 	nl       *netlink.Conn // the real socket
+	// sent says whether the last commit sent a transaction (one that changes
+	// something) and the kernel took it.
+	sent bool
 }
 
 func newBatchWriter(netnsFD int) (*batchWriter, error) {
@@ -63,7 +66,7 @@ func (w *batchWriter) capture(req []netlink.Message) ([]netlink.Message, error) 
 func (w *batchWriter) commit() error {
 	// A full sync's batch is large; let it go once sent.
 	defer func() { w.captured = nil }()
-	w.captured = nil
+	w.captured, w.sent = nil, false
 	if err := w.conn.Flush(); err != nil {
 		return fmt.Errorf("encode batch: %w", err)
 	}
@@ -82,7 +85,11 @@ func (w *batchWriter) commit() error {
 	if _, err := w.nl.SendMessages(msgs); err != nil {
 		return fmt.Errorf("send batch of %d messages: %w", len(msgs), err)
 	}
-	return w.readReplies(msgs[last].Header.Sequence)
+	if err := w.readReplies(msgs[last].Header.Sequence); err != nil {
+		return err
+	}
+	w.sent = true
+	return nil
 }
 
 // readReplies reads the batch's replies up to the acknowledgement of message

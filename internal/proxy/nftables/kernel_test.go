@@ -242,6 +242,63 @@ func TestFullSyncRepairs(t *testing.T) {
 	}
 }
 
+// TestUnchangedFollowsTheGeneration checks that a proxier tells its table is as
+// its last sync left it exactly while nobody else commits to nftables in its
+// namespace, counting the commits of the proxier it shares generations with
+// (the other family's table) as its own.
+func TestUnchangedFollowsTheGeneration(t *testing.T) {
+	ns := netnstest.New(t, "gen")
+	p4, p6 := newProxierFamily(t, ns, proxy.IPv4), newProxierFamily(t, ns, proxy.IPv6)
+	p6.ShareGenerations(p4)
+	rs4, rs6 := Build(fixtureSnapshot(), fixtureConfig()), Build(snapshot6(fixtureSnapshot()), fixtureConfig6())
+	if p4.Unchanged() {
+		t.Fatal("Unchanged before any sync")
+	}
+	mustSync := func(p *Proxier, rs *Ruleset, full bool) {
+		t.Helper()
+		if _, err := p.Sync(rs, full); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSync(p4, rs4, false)
+	mustSync(p6, rs6, false)
+	steps := []struct {
+		name  string
+		do    func()
+		want4 bool
+		want6 bool
+	}{
+		{name: "after both tables' first syncs", do: func() {}, want4: true, want6: true},
+		{name: "an incremental sync of the other family", do: func() {
+			mustSync(p6, Build(snapshot6(fixtureSnapshot()), fixtureConfig6()), false)
+		}, want4: true, want6: true},
+		{name: "a read of the ruleset", do: func() { ns.Run("nft", "list", "ruleset") }, want4: true, want6: true},
+		{name: "another program's table", do: func() { ns.Run("nft", "add", "table", "inet", "other") }, want4: false, want6: false},
+		{name: "incremental syncs do not make it whole again", do: func() {
+			mustSync(p4, rs4, false)
+			mustSync(p6, rs6, false)
+		}, want4: false, want6: false},
+		{name: "full syncs do", do: func() {
+			mustSync(p4, rs4, true)
+			mustSync(p6, rs6, true)
+		}, want4: true, want6: true},
+		{name: "a chain flushed behind the agent's back", do: func() { ns.Run("nft", "flush", "chain", "ip", "svcnet", "clusterip-2") }, want4: false, want6: false},
+		{name: "repaired by the full sync of its table", do: func() { mustSync(p4, rs4, true) }, want4: true, want6: false},
+	}
+	for _, st := range steps {
+		st.do()
+		if got4, got6 := p4.Unchanged(), p6.Unchanged(); got4 != st.want4 || got6 != st.want6 {
+			t.Errorf("%s: Unchanged() = ip %t, ip6 %t; want %t, %t", st.name, got4, got6, st.want4, st.want6)
+		}
+	}
+	if err := p4.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if p4.Unchanged() {
+		t.Error("Unchanged after cleanup")
+	}
+}
+
 // ask connects from ns to addr and returns the answer's two words.
 func ask(ctx context.Context, ns *netnstest.NS, network, addr string) (name, client string, err error) {
 	a, err := ns.Ask(ctx, network, addr, 2*time.Second)

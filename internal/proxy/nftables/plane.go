@@ -40,6 +40,10 @@ func NewPlane(proxier *Proxier, cfg Config, nodePorts func() ([]netip.Addr, erro
 	return &Plane{proxier: proxier, builder: NewBuilder(), cfg: cfg, nodePorts: nodePorts, conntrack: conntrack.Cleaner{}, log: log}
 }
 
+// Unchanged reports whether the table is, for sure, what the last sync left
+// (see [Proxier.Unchanged]): a full sync would then repair nothing.
+func (p *Plane) Unchanged() bool { return p.proxier.Unchanged() }
+
 // Sync programs snap; see [Proxier.Sync] for full.
 func (p *Plane) Sync(_ context.Context, snap *proxy.Snapshot, full bool) error {
 	p.mu.Lock()

@@ -27,6 +27,13 @@ type Proxier struct {
 	// applied is what the last successful sync left in the kernel; nil forces
 	// the next sync to be a full one.
 	applied *tableState
+	// gens records the ruleset generations made by this proxier's commits (and
+	// those of the proxiers it shares them with); good is the generation right
+	// after its last sync, and known says the table was exactly what that sync
+	// left then (see generation.go).
+	gens  *ownGenerations
+	good  uint32
+	known bool
 }
 
 // tableState is what the last sync left in the kernel, as the groups it
@@ -114,7 +121,7 @@ func NewProxier(table string, family proxy.Family, netnsFD int) (*Proxier, error
 		conn.CloseLasting()
 		return nil, err
 	}
-	return &Proxier{conn: conn, w: w, table: &nft.Table{Name: table, Family: tf}}, nil
+	return &Proxier{conn: conn, w: w, table: &nft.Table{Name: table, Family: tf}, gens: newOwnGenerations()}, nil
 }
 
 // socketBuffer is the send and receive buffer of the netlink socket. A sync is
@@ -167,24 +174,28 @@ func (p *Proxier) Sync(rs *Ruleset, full bool) (SyncStats, error) {
 	if f := rs.Family; f != p.Family() && (f != 0 || p.Family() != proxy.IPv4) {
 		return SyncStats{}, fmt.Errorf("sync table %s: the ruleset is of IPv%d", p.Table(), f)
 	}
+	g0, g0err := p.w.generation()
 	if !full && p.applied != nil {
 		// The incremental sync updates p.applied as it goes; a failure
 		// leaves it unknown, and the next sync is a full one.
 		stats, err := p.incrementalSync(rs)
-		if err == nil || !errors.Is(err, errMapFull) {
-			if err != nil {
-				p.applied = nil
-			}
+		if err == nil {
+			p.noteSync(g0, g0err, p.w.sent, false)
+			return stats, nil
+		}
+		if !errors.Is(err, errMapFull) {
+			p.applied, p.known = nil, false
 			return stats, err
 		}
 	}
 	st := newState(rs)
 	stats, err := p.fullSync(rs, st)
 	if err != nil {
-		p.applied = nil
+		p.applied, p.known = nil, false
 		return stats, err
 	}
 	p.applied = st
+	p.noteSync(g0, g0err, p.w.sent, true)
 	return stats, nil
 }
 
@@ -752,7 +763,7 @@ func (p *Proxier) deleteElements(set *nft.Set, els []nft.SetElement) error {
 func (p *Proxier) Cleanup() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.applied = nil
+	p.applied, p.known = nil, false
 	tables, err := p.conn.ListTablesOfFamily(p.table.Family)
 	if err != nil {
 		return fmt.Errorf("list nftables tables: %w", err)
