@@ -170,6 +170,14 @@ func run(ctx context.Context, cfg config) error {
 		st.memAfter, _ = a.memory()
 		st.problems = append(st.problems, a.problems()...)
 		lat := latencies(st.flips)
+		for i, f := range st.flips {
+			// The outliers, for whoever reads the log: which way, and how many
+			// connects it took (one that waited for the dial timeout shows as
+			// about 500 ms).
+			if f.latency > 100*time.Millisecond {
+				logf("stage %d: slow flip %d to ready=%t: %v, %d connects, API call %v", n, i, f.ready, f.latency.Round(time.Millisecond), f.attempts, f.api.Round(time.Millisecond))
+			}
+		}
 		logf("stage %d: %d flips, change-to-live p50 %v p99 %v; agent RSS %s HWM %s", n, len(st.flips),
 			percentile(lat, 0.50), percentile(lat, 0.99), fmtBytes(st.memAfter.RSS), fmtBytes(st.memAfter.HWM))
 		a.stop()
