@@ -209,12 +209,22 @@ func (a *Agent) lookup(namespace, name string) (*corev1.Service, []*discoveryv1.
 }
 
 // slim drops what the data plane never reads from a cached object: managed
-// fields and kubectl's last-applied annotation are most of a small object.
+// fields and kubectl's last-applied annotation are most of a small object;
+// owner references, and each endpoint's targetRef (the pod it stands for,
+// four strings per endpoint in slices the endpointslice controller writes)
+// and deprecated topology, are the rest of what it carries for others.
 func slim(obj any) (any, error) {
 	if m, err := meta.Accessor(obj); err == nil {
 		m.SetManagedFields(nil)
+		m.SetOwnerReferences(nil)
 		if a := m.GetAnnotations(); a != nil {
 			delete(a, corev1.LastAppliedConfigAnnotation)
+		}
+	}
+	if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
+		for i := range s.Endpoints {
+			s.Endpoints[i].TargetRef = nil
+			s.Endpoints[i].DeprecatedTopology = nil
 		}
 	}
 	return obj, nil

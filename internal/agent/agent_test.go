@@ -1,10 +1,13 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,8 +16,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 
 	"github.com/svcnet/svcnet/internal/proxy"
@@ -331,4 +337,103 @@ func TestPeriodicFullSyncSkippedWhileUnchanged(t *testing.T) {
 			}
 		}
 	})
+}
+
+// controllerSlice is a slice as svcnet's endpointslice controller writes it:
+// owner reference to the Service, a targetRef per endpoint.
+func controllerSlice(i, endpoints int) *discoveryv1.EndpointSlice {
+	s := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("svc-%d-abcde", i),
+			Labels: map[string]string{discoveryv1.LabelServiceName: fmt.Sprintf("svc-%d", i), discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Service", Name: fmt.Sprintf("svc-%d", i),
+				UID: "7d0c5c2e-8a9d-4c42-9f1e-0d6f1c2b3a4d", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(8080)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+	for j := range endpoints {
+		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{
+			Addresses:  []string{fmt.Sprintf("10.244.%d.%d", j, i%250+1)},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)},
+			NodeName:   ptr.To(fmt.Sprintf("node-%d", j)),
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: fmt.Sprintf("svc-%d-7f9c8d6b5-x%dq2z", i, j),
+				UID: "3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c"},
+		})
+	}
+	return s
+}
+
+func TestSlimKeepsWhatTheDataPlaneReads(t *testing.T) {
+	s := controllerSlice(1, 2)
+	want := s.DeepCopy()
+	out, err := slim(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*discoveryv1.EndpointSlice)
+	if got.OwnerReferences != nil || got.Endpoints[0].TargetRef != nil {
+		t.Errorf("owner references %v, targetRef %v; want both dropped", got.OwnerReferences, got.Endpoints[0].TargetRef)
+	}
+	for i := range want.Endpoints {
+		want.Endpoints[i].TargetRef = nil
+	}
+	want.OwnerReferences = nil
+	if !equality.Semantic.DeepEqual(got, want) {
+		t.Errorf("slim changed more than it drops:\n got %+v\nwant %+v", got, want)
+	}
+	// The snapshot of the slimmed slice is the snapshot of the original.
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "svc-1"}, Spec: corev1.ServiceSpec{
+		ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"}, Type: corev1.ServiceTypeClusterIP,
+		Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}}}
+	a := proxy.Build(proxy.IPv4, []*corev1.Service{svc}, []*discoveryv1.EndpointSlice{controllerSlice(1, 2)})
+	b := proxy.Build(proxy.IPv4, []*corev1.Service{svc}, []*discoveryv1.EndpointSlice{got})
+	if !reflect.DeepEqual(a.Ports, b.Ports) {
+		t.Errorf("snapshots differ:\n%s\n%s", portsOf(a), portsOf(b))
+	}
+}
+
+// BenchmarkSlimRetainedBytes measures what the agent's informer cache keeps per
+// EndpointSlice of 10 endpoints as the endpointslice controller writes them,
+// decoded from protobuf as client-go does, with and without slim.
+func BenchmarkSlimRetainedBytes(b *testing.B) {
+	const n = 5000
+	codec := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
+	var raw [][]byte
+	for i := range n {
+		var buf bytes.Buffer
+		if err := codec.Encode(controllerSlice(i, 10), &buf); err != nil {
+			b.Fatal(err)
+		}
+		raw = append(raw, buf.Bytes())
+	}
+	for _, tc := range []struct {
+		name string
+		slim bool
+	}{{"as decoded", false}, {"slim", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var perSlice float64
+			for b.Loop() {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				kept := make([]any, 0, n)
+				for _, r := range raw {
+					obj, _, err := codec.Decode(r, nil, &discoveryv1.EndpointSlice{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if tc.slim {
+						obj2, _ := slim(obj)
+						kept = append(kept, obj2)
+					} else {
+						kept = append(kept, obj)
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perSlice = float64(after.HeapAlloc-before.HeapAlloc) / n
+				runtime.KeepAlive(kept)
+			}
+			b.ReportMetric(perSlice, "B/slice-retained")
+		})
+	}
 }
