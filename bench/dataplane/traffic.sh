@@ -278,7 +278,17 @@ log "ClusterIP $VIP ready; direct $BE_IP, HAProxy $NODE_IP; $REPS rounds of ${DU
 # --- measurements. Each line of $TMP/raw: test path round value [p99_us].
 RAW=$TMP/raw
 : >"$RAW"
-flush_ct() { in_node conntrack -F >/dev/null 2>&1 || true; }
+# flush_ct: every measurement starts from the same kernel state: the node's
+# conntrack table empty, and no TIME_WAIT socket left by the run before (in
+# close mode nginx closes first, so the backend keeps up to
+# tcp_max_tw_buckets of them for 60 s, into the next path's run).
+flush_ct() {
+	in_node conntrack -F >/dev/null 2>&1 || true
+	local n
+	for n in "$BE" "$NODE" "${CLIENT[@]}"; do
+		ip netns exec "$n" ss -K state time-wait >/dev/null 2>&1 || true
+	done
+}
 
 iperf() { # path streams round
 	local p=$1 n=$2 r=$3 bps
