@@ -105,7 +105,7 @@ type Agent struct {
 	health *serviceHealth
 
 	mu         sync.Mutex
-	lastSync   time.Time // last successful sync
+	lastSync   time.Time // last successful sync, or skipped full sync that found the plane in step
 	lastChange time.Time // first change not yet synced; zero when in step
 	// dirty names the Services (namespace, name) whose object or slices
 	// changed since the last sync.
@@ -350,11 +350,7 @@ func (a *Agent) syncLoop(ctx context.Context) {
 			if time.Since(lastFull) < maxSkippedFull && a.planesUnchanged() {
 				// The data plane was just found in step: as good as a sync
 				// for /healthz and the last-sync metric.
-				now := time.Now()
-				a.mu.Lock()
-				a.lastSync = now
-				a.mu.Unlock()
-				a.metrics.lastSync.Set(float64(now.Unix()))
+				a.markInStep(time.Now())
 				a.metrics.fullSyncsSkipped.Inc()
 				a.log.Debug("periodic full sync skipped: the data plane is as the last sync left it")
 				full.Reset(a.cfg.SyncPeriod)
@@ -374,6 +370,15 @@ func (a *Agent) syncLoop(ctx context.Context) {
 			doSync(false)
 		}
 	}
+}
+
+// markInStep records that the data plane was known to hold the caches' state at
+// now: after a successful sync, or a skipped full sync that found nothing to do.
+func (a *Agent) markInStep(now time.Time) {
+	a.mu.Lock()
+	a.lastSync = now
+	a.mu.Unlock()
+	a.metrics.lastSync.Set(float64(now.Unix()))
 }
 
 // maxSkippedFull is the longest time without a full sync.
@@ -474,11 +479,8 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 		conflicts += len(snap.Conflicts)
 	}
 	a.metrics.servicePorts.Set(float64(ports))
-	a.metrics.lastSync.Set(float64(now.Unix()))
 	a.metrics.conflicts.Set(float64(conflicts))
-	a.mu.Lock()
-	a.lastSync = now
-	a.mu.Unlock()
+	a.markInStep(now)
 	for i, fp := range a.planes {
 		// Said again only when the conflicts change, not at every sync.
 		if slices.EqualFunc(fp.conflicts, snaps[i].Conflicts, sameConflict) {

@@ -78,8 +78,11 @@ func (r *IPRange) CIDR() netip.Prefix { return r.prefix }
 func (r *IPRange) String() string { return r.prefix.String() }
 
 // Family returns the IP family of the range.
-func (r *IPRange) Family() corev1.IPFamily {
-	if r.prefix.Addr().Is4() {
+func (r *IPRange) Family() corev1.IPFamily { return AddrFamily(r.prefix.Addr()) }
+
+// AddrFamily returns the IP family of ip.
+func AddrFamily(ip netip.Addr) corev1.IPFamily {
+	if ip.Is4() {
 		return corev1.IPv4Protocol
 	}
 	return corev1.IPv6Protocol

@@ -73,7 +73,7 @@ func (a *Allocations) Families() []corev1.IPFamily {
 	return fams
 }
 
-// rangeFor returns the service CIDR of ip's family, or nil if the cluster has none.
+// rangeFor returns the service CIDR of family fam, or nil if the cluster has none.
 func (a *Allocations) rangeFor(fam corev1.IPFamily) *allocator.IPRange {
 	for _, r := range a.ranges {
 		if r.Family() == fam {
@@ -81,13 +81,6 @@ func (a *Allocations) rangeFor(fam corev1.IPFamily) *allocator.IPRange {
 		}
 	}
 	return nil
-}
-
-func familyOf(ip netip.Addr) corev1.IPFamily {
-	if ip.Is4() {
-		return corev1.IPv4Protocol
-	}
-	return corev1.IPv6Protocol
 }
 
 // Ready reports whether the view of allocations has been loaded.
@@ -286,7 +279,7 @@ func (a *Allocations) allocateClusterIPs(svc *corev1.Service, hadIP func(netip.A
 			if err != nil || hadIP(ip) {
 				continue // validation reports malformed IPs
 			}
-			r := a.rangeFor(familyOf(ip))
+			r := a.rangeFor(allocator.AddrFamily(ip))
 			if r == nil {
 				continue // service.ValidateClusterFamilies reports it
 			}

@@ -302,14 +302,14 @@ func TestAllocateDualStack(t *testing.T) {
 			}
 			var fams []corev1.IPFamily
 			for _, ip := range tc.svc.Spec.ClusterIPs {
-				fams = append(fams, familyOf(netip.MustParseAddr(ip)))
+				fams = append(fams, allocator.AddrFamily(netip.MustParseAddr(ip)))
 			}
 			if !slices.Equal(fams, tc.wantFamilies) || tc.svc.Spec.ClusterIP != tc.svc.Spec.ClusterIPs[0] {
 				t.Errorf("clusterIP %s, clusterIPs %v; want families %v, clusterIP = clusterIPs[0]",
 					tc.svc.Spec.ClusterIP, tc.svc.Spec.ClusterIPs, tc.wantFamilies)
 			}
 			for _, ip := range tc.svc.Spec.ClusterIPs {
-				if !a.rangeFor(familyOf(netip.MustParseAddr(ip))).Contains(netip.MustParseAddr(ip)) {
+				if !a.rangeFor(allocator.AddrFamily(netip.MustParseAddr(ip))).Contains(netip.MustParseAddr(ip)) {
 					t.Errorf("clusterIP %s outside its family's range", ip)
 				}
 			}
