@@ -52,7 +52,16 @@ func main() {
 	flag.StringVar(&cfg.out, "out", "bench/api/results.md", "results file to write; empty writes none")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the server's CPU profile of the parallel create phase here (from its /debug/pprof/profile)")
 	flag.IntVar(&cfg.profileSecs, "cpuprofile-seconds", 2, "length of that profile; keep it below the phase's wall time")
+	relayDir := flag.String("relay-serve", "", "internal: serve as the HTTPS relay floor in this dir (the benchmark starts itself so)")
+	relayValue := flag.String("relay-value", "", "internal: the file whose bytes the relay stores for every create")
 	flag.Parse()
+	if *relayDir != "" {
+		if err := serveRelay(*relayDir, *relayValue); err != nil {
+			fmt.Fprintf(os.Stderr, "bench/api: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := cfg.validate(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench/api: %v\n", err)
 		os.Exit(2)

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/svcnet/svcnet/bench/internal/procfs"
 )
@@ -36,9 +37,11 @@ type results struct {
 	idle, atN, end      procfs.Memory
 	serial, floorSerial phase
 	par, floorPar, txn  phase
-	lists               listTimes
-	watch, floorWatch   watchResult
-	svcnetVer           string
+	// relay is the parallel creates against the HTTPS relay (relay.go).
+	relay             phase
+	lists             listTimes
+	watch, floorWatch watchResult
+	svcnetVer         string
 	// loadStart and loadEnd are the machine's load averages around the run.
 	loadStart, loadEnd string
 }
@@ -73,10 +76,7 @@ func measure(ctx context.Context, cfg config, srv *server, res *results) error {
 	if err != nil {
 		return err
 	}
-	if cfg.protobuf {
-		restCfg.ContentType = "application/vnd.kubernetes.protobuf"
-		restCfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	}
+	wireFormat(restCfg, cfg)
 	cs, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return fmt.Errorf("client: %w", err)
@@ -160,6 +160,10 @@ func measure(ctx context.Context, cfg config, srv *server, res *results) error {
 	if err := timed(&res.txn, fmt.Sprintf("etcd txn shaped like svcnet's, %d clients", c), c, txnKeys(etcd, floorTxn, value)); err != nil {
 		return err
 	}
+	progress("HTTPS relay floor")
+	if res.relay, err = measureRelay(ctx, cfg, value); err != nil {
+		return err
+	}
 
 	progress("lists of %d services, %d rounds", n, cfg.listReps)
 	if res.lists, err = timeLists(ctx, rc, etcd, nsSerial, cfg.listReps); err != nil {
@@ -183,6 +187,15 @@ func measure(ctx context.Context, cfg config, srv *server, res *results) error {
 		return err
 	}
 	return nil
+}
+
+// wireFormat makes client-go speak what cfg asks: JSON (its default) or protobuf.
+func wireFormat(restCfg *rest.Config, cfg config) {
+	restCfg.ContentType, restCfg.AcceptContentTypes = "", ""
+	if cfg.protobuf {
+		restCfg.ContentType = "application/vnd.kubernetes.protobuf"
+		restCfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	}
 }
 
 // svcnetVersion asks the binary for its version, for the record.
