@@ -213,6 +213,13 @@ func (a *Agent) lookup(namespace, name string) (*corev1.Service, []*discoveryv1.
 // owner references, and each endpoint's targetRef (the pod it stands for,
 // four strings per endpoint in slices the endpointslice controller writes)
 // and deprecated topology, are the rest of what it carries for others.
+//
+// It also packs what stays of a slice's endpoints: the decoder grows their
+// list by appending (room for 16 when there are 10), and gives every endpoint
+// its own three condition booleans and node name. The cache keeps one list of
+// the exact length, and condition and node name pointers shared between
+// endpoints. Nothing may write through a cached object's pointers, which
+// client-go's caches ask of every reader anyway.
 func slim(obj any) (any, error) {
 	if m, err := meta.Accessor(obj); err == nil {
 		m.SetManagedFields(nil)
@@ -222,12 +229,63 @@ func slim(obj any) (any, error) {
 		}
 	}
 	if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
-		for i := range s.Endpoints {
-			s.Endpoints[i].TargetRef = nil
-			s.Endpoints[i].DeprecatedTopology = nil
+		eps := make([]discoveryv1.Endpoint, len(s.Endpoints))
+		for i, e := range s.Endpoints {
+			e.TargetRef = nil
+			e.DeprecatedTopology = nil
+			e.Conditions = discoveryv1.EndpointConditions{
+				Ready: sharedBool(e.Conditions.Ready), Serving: sharedBool(e.Conditions.Serving), Terminating: sharedBool(e.Conditions.Terminating),
+			}
+			e.NodeName = nodeNames.get(e.NodeName)
+			e.Zone = nodeNames.get(e.Zone)
+			eps[i] = e
 		}
+		s.Endpoints = eps
 	}
 	return obj, nil
+}
+
+// The booleans every cached endpoint condition points to.
+var boolTrue, boolFalse = true, false
+
+func sharedBool(b *bool) *bool {
+	switch {
+	case b == nil:
+		return nil
+	case *b:
+		return &boolTrue
+	default:
+		return &boolFalse
+	}
+}
+
+// nodeNames hands out one pointer per node (or zone) name for the cached
+// slices' endpoints.
+var nodeNames = &stringPointers{m: map[string]*string{}}
+
+// stringPointers interns *string values. It stops taking new names at a bound
+// (a cluster has far fewer nodes and zones) so that it cannot grow without end.
+type stringPointers struct {
+	mu sync.Mutex
+	m  map[string]*string
+}
+
+const maxInternedNames = 20000
+
+func (p *stringPointers) get(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if q, ok := p.m[*s]; ok {
+		return q
+	}
+	if len(p.m) >= maxInternedNames {
+		return s
+	}
+	p.m[*s] = s
+	return s
 }
 
 // proxyScopeSelector leaves out objects labelled for another proxy and the

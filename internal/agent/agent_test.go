@@ -380,6 +380,18 @@ func TestSlimKeepsWhatTheDataPlaneReads(t *testing.T) {
 	if !equality.Semantic.DeepEqual(got, want) {
 		t.Errorf("slim changed more than it drops:\n got %+v\nwant %+v", got, want)
 	}
+	// What stays is packed: an exact list, shared conditions and node names.
+	if len(got.Endpoints) != cap(got.Endpoints) {
+		t.Errorf("endpoints len %d cap %d; want no spare room", len(got.Endpoints), cap(got.Endpoints))
+	}
+	other, _ := slim(controllerSlice(2, 2))
+	e0, e1 := got.Endpoints[0], other.(*discoveryv1.EndpointSlice).Endpoints[0]
+	if e0.Conditions.Ready != e1.Conditions.Ready || e0.Conditions.Terminating != e1.Conditions.Terminating || e0.NodeName != e1.NodeName {
+		t.Errorf("two slices' endpoints on one node do not share condition and node name pointers")
+	}
+	if *got.Endpoints[1].NodeName != "node-1" || *got.Endpoints[0].Conditions.Terminating {
+		t.Errorf("packed endpoint reads node %q terminating %v", *got.Endpoints[1].NodeName, *got.Endpoints[0].Conditions.Terminating)
+	}
 	// The snapshot of the slimmed slice is the snapshot of the original.
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "svc-1"}, Spec: corev1.ServiceSpec{
 		ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"}, Type: corev1.ServiceTypeClusterIP,
