@@ -292,9 +292,10 @@ type Builder struct {
 // portOutput is what one service port added to a ruleset.
 type portOutput struct {
 	// ptr is the port it was built from: the same pointer again is the same
-	// port (a proxy.Builder keeps the ports of unchanged Services).
+	// port (a proxy.Builder keeps the ports of unchanged Services). Ports are
+	// not changed once built, so ptr is also what a new pointer is compared
+	// with.
 	ptr   *proxy.ServicePort
-	sp    proxy.ServicePort
 	group *Group
 	// gen is the Builder's generation that last saw the port.
 	gen uint64
@@ -304,6 +305,8 @@ type portOutput struct {
 func NewBuilder() *Builder { return &Builder{} }
 
 // Build turns a snapshot of cfg.Family into the ruleset that serves it on cfg's node.
+// The Builder keeps the snapshot's ports to compare later ones with, so they must
+// not be changed afterwards (a proxy.Builder never changes a port it handed out).
 func (bd *Builder) Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
 	cfg = cfg.withDefaults()
 	if key := fmt.Sprintf("%+v", cfg); key != bd.cfgKey || bd.cache == nil {
@@ -331,15 +334,16 @@ func (bd *Builder) Build(snap *proxy.Snapshot, cfg Config) *Ruleset {
 		default:
 			var ok bool
 			out, ok = bd.cache[sp.Name]
-			if !ok || (out.ptr != sp && !samePort(&out.sp, sp)) {
-				out = &portOutput{ptr: sp, sp: *sp, group: b.servicePort(sp)}
-				out.sp.Endpoints = slices.Clone(sp.Endpoints)
-				out.sp.ExternalIPs = slices.Clone(sp.ExternalIPs)
-				out.sp.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
-				out.sp.SourceRanges = slices.Clone(sp.SourceRanges)
+			switch {
+			case !ok || (out.ptr != sp && !samePort(out.ptr, sp)):
+				out = &portOutput{ptr: sp, group: b.servicePort(sp)}
 				bd.cache[sp.Name] = out
+			case out.ptr != sp:
+				// The same port again under a new pointer: keep the group,
+				// let the old port go, and find it by pointer next time.
+				out.ptr = sp
 			}
-			if j < len(bd.prev) && bd.prev[j].sp.Name == sp.Name { // changed in place
+			if j < len(bd.prev) && bd.prev[j].ptr.Name == sp.Name { // changed in place
 				j++
 			}
 		}
@@ -570,7 +574,10 @@ func unmarked(vmap string) bool {
 // servicePort builds the group of sp.
 func (b *builder) servicePort(sp *proxy.ServicePort) *Group {
 	b.g = &Group{Name: portID(sp)}
-	defer func() { b.g = nil }()
+	defer func() {
+		b.g.trim()
+		b.g = nil
+	}()
 	if len(sp.SourceRanges) > 0 && len(sp.LoadBalancerIPs) > 0 {
 		b.firewall(sp)
 	}
@@ -779,6 +786,17 @@ func (b *builder) dispatch(sp *proxy.ServicePort, eps []proxy.Endpoint) []Rule {
 }
 
 // addHairpin adds an endpoint address to the group's part of the hairpin set.
+// trim drops the spare capacity that appending left in g's lists: a group is
+// kept for as long as its port is unchanged, which for most is the agent's life.
+func (g *Group) trim() {
+	if cap(g.Elements) > len(g.Elements) {
+		g.Elements = slices.Clone(g.Elements)
+	}
+	if cap(g.Hairpin) > len(g.Hairpin) {
+		g.Hairpin = slices.Clone(g.Hairpin)
+	}
+}
+
 func (b *builder) addHairpin(a netip.Addr) {
 	if !slices.Contains(b.g.Hairpin, a) {
 		b.g.Hairpin = append(b.g.Hairpin, a)

@@ -303,22 +303,40 @@ func (p *Proxier) fullSync(rs *Ruleset, st *tableState) (SyncStats, error) {
 			stats.ChainsWritten++
 		}
 	}
-	// Elements by map, in slices sized up front (hundreds of thousands of
-	// them at 30,000 Services).
-	els := make(map[string][]Element, len(counts))
-	for m, n := range counts {
-		els[m] = make([]Element, 0, n)
+	// Elements go out a message at a time per map, straight from the groups:
+	// there are hundreds of thousands at 30,000 Services, and neither a copy
+	// of them all nor their whole encoding needs to exist at once.
+	fills := make(map[string]*mapFill, len(rs.Maps))
+	for _, m := range rs.Maps {
+		fills[m.Name] = &mapFill{m: m, set: e.mapSet(m), els: make([]Element, 0, min(counts[m.Name], elementsPerMessage))}
+	}
+	send := func(f *mapFill) error {
+		if err := p.addElements(f.set, e.mapElements(f.m, f.els)); err != nil {
+			return fmt.Errorf("fill map %s: %w", f.m.Name, err)
+		}
+		stats.ElementsAdded += len(f.els)
+		f.els = f.els[:0]
+		return nil
 	}
 	for _, g := range groups {
 		for _, me := range g.Elements {
-			els[me.Map] = append(els[me.Map], me.Element)
+			f := fills[me.Map]
+			if f == nil {
+				continue
+			}
+			if f.els = append(f.els, me.Element); len(f.els) == elementsPerMessage {
+				if err := send(f); err != nil {
+					return stats, err
+				}
+			}
 		}
 	}
 	for _, m := range rs.Maps {
-		if err := p.addElements(e.mapSet(m), e.mapElements(m, els[m.Name])); err != nil {
-			return stats, fmt.Errorf("fill map %s: %w", m.Name, err)
+		if f := fills[m.Name]; len(f.els) > 0 {
+			if err := send(f); err != nil {
+				return stats, err
+			}
 		}
-		stats.ElementsAdded += len(els[m.Name])
 	}
 	if hairpinSet != nil && len(hairpin) > 0 {
 		addrs := make([]netip.Addr, 0, len(hairpin))
@@ -344,6 +362,13 @@ func (p *Proxier) fullSync(rs *Ruleset, st *tableState) (SyncStats, error) {
 		return stats, fmt.Errorf("full sync of table %s: %w", p.Table(), err)
 	}
 	return stats, nil
+}
+
+// mapFill is one map's elements on their way into a full sync's batch.
+type mapFill struct {
+	m   *Map
+	set *nft.Set
+	els []Element
 }
 
 type kernelObjects struct {
