@@ -1,7 +1,8 @@
 package main
 
-// The HTTPS relay is a second floor for creates: the least any Kubernetes-
-// compatible API server written in Go must do per create, with the same client.
+// The HTTPS relay is a second floor for creates: the least an API server that
+// writes each create in its own etcd transaction (as kube-apiserver does) must
+// do per create, with the same client.
 // client-go sends a Service over TLS and HTTP/2 (svcnet's TLS configuration and
 // credentials, from internal/pki) to a server that reads the body, writes it to an
 // embedded etcd (internal/storage, in-process client, as svcnet runs it) in one
