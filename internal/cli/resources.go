@@ -113,6 +113,9 @@ func newResources(alloc *serviceAllocations) []*apiserver.Resource {
 				return append(service.ValidateCreate(s), service.ValidateClusterFamilies(s, nil, alloc.Families())...)
 			},
 			ValidateUpdateFn: func(s, old *corev1.Service) field.ErrorList {
+				if errs := service.ValidateFamilyRelease(s, old); len(errs) > 0 {
+					return errs
+				}
 				return append(service.ValidateUpdate(s, old), service.ValidateClusterFamilies(s, old, alloc.Families())...)
 			},
 			ValidateStatusUpdateFn: service.ValidateStatusUpdate,

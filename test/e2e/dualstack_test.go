@@ -148,10 +148,15 @@ func TestDualStackServices(t *testing.T) {
 		// Without SingleStack, dropping the secondary is refused.
 		_, err = cs.CoreV1().Services("default").Patch(ctx, "prefer", types.MergePatchType,
 			fmt.Appendf(nil, `{"spec":{"clusterIPs":[%q]}}`, before.Spec.ClusterIP), metav1.PatchOptions{})
-		if err == nil || !strings.Contains(err.Error(), "must be set to 'SingleStack' when releasing the secondary clusterIP") {
+		if err == nil || !strings.Contains(err.Error(), `spec.ipFamilyPolicy: Invalid value: "PreferDualStack": must be 'SingleStack' to release the secondary cluster IP`) {
 			t.Fatalf("dropping the secondary IP without SingleStack: %v; want refused", err)
 		}
-		r := s.kubectl("", "patch", "service", "prefer", "--type=merge", "-p", `{"spec":{"ipFamilyPolicy":"SingleStack"}}`)
+		// Nor may the secondary family go (it was once put back silently).
+		r := s.kubectl("", "patch", "service", "prefer", "--type=merge", "-p", `{"spec":{"ipFamilies":["IPv4"]}}`)
+		if want := `The Service "prefer" is invalid: spec.ipFamilyPolicy: Invalid value: "PreferDualStack": must be 'SingleStack' to release the secondary IP family`; r.code == 0 || !strings.Contains(r.stderr, want) {
+			t.Fatalf("kubectl patch dropping IPv6: exit %d, stderr %q; want %q", r.code, r.stderr, want)
+		}
+		r = s.kubectl("", "patch", "service", "prefer", "--type=merge", "-p", `{"spec":{"ipFamilyPolicy":"SingleStack"}}`)
 		if r.code != 0 {
 			t.Fatalf("kubectl patch: %s", r.stderr)
 		}

@@ -39,6 +39,9 @@ func DefaultIPFamilies(svc, old *corev1.Service, cluster []corev1.IPFamily) {
 		policy := effectivePolicy(svc)
 		svc.Spec.IPFamilyPolicy = &policy
 	}
+	if len(ValidateFamilyRelease(svc, old)) > 0 {
+		return // a refused release: inferring would put the dropped family back
+	}
 	for i, ip := range svc.Spec.ClusterIPs {
 		if ip == corev1.ClusterIPNone || ip == "" {
 			break
@@ -103,6 +106,26 @@ func ValidateClusterFamilies(svc, old *corev1.Service, cluster []corev1.IPFamily
 		if !slices.Contains(cluster, fam) {
 			errs = append(errs, field.Invalid(spec.Child("ipFamilies").Index(i), fam, "not configured on this cluster"))
 		}
+	}
+	return errs
+}
+
+// ValidateFamilyRelease refuses an update that drops a Service's secondary
+// cluster IP or IP family under a policy other than SingleStack, with
+// kube-apiserver's messages. kube-apiserver checks this when it allocates, before
+// validating, and reports nothing else when it fails; so should callers (old is
+// the stored Service; nil, as on create, checks nothing).
+func ValidateFamilyRelease(svc, old *corev1.Service) field.ErrorList {
+	if old == nil || svc.Spec.Type == corev1.ServiceTypeExternalName || effectivePolicy(svc) == corev1.IPFamilyPolicySingleStack {
+		return nil
+	}
+	path := field.NewPath("spec", "ipFamilyPolicy")
+	var errs field.ErrorList
+	if n := len(svc.Spec.ClusterIPs); n > 0 && n < len(old.Spec.ClusterIPs) {
+		errs = append(errs, field.Invalid(path, svc.Spec.IPFamilyPolicy, "must be 'SingleStack' to release the secondary cluster IP"))
+	}
+	if n := len(svc.Spec.IPFamilies); n > 0 && n < len(old.Spec.IPFamilies) {
+		errs = append(errs, field.Invalid(path, svc.Spec.IPFamilyPolicy, "must be 'SingleStack' to release the secondary IP family"))
 	}
 	return errs
 }

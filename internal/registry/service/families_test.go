@@ -218,3 +218,57 @@ func TestValidateClusterFamilies(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateFamilyRelease drops the secondary cluster IP or family without
+// SingleStack, as a patch or replace of a dual-stack Service would, and expects
+// kube-apiserver's allocation-time refusal, with the dropped family left out
+// (not inferred back) by DefaultIPFamilies.
+func TestValidateFamilyRelease(t *testing.T) {
+	old := stored(newService(corev1.ServiceTypeClusterIP))
+	old.Spec.IPFamilyPolicy = ptrTo(prefer)
+	old.Spec.ClusterIP, old.Spec.ClusterIPs = "10.0.0.10", []string{"10.0.0.10", "fd00::10"}
+	old.Spec.IPFamilies = dual46
+	tests := []struct {
+		name string
+		edit func(s *corev1.Service)
+		want []string
+	}{
+		{name: "families reduced", edit: func(s *corev1.Service) { s.Spec.IPFamilies = only4 },
+			want: []string{`spec.ipFamilyPolicy: Invalid value: "PreferDualStack": must be 'SingleStack' to release the secondary IP family`}},
+		{name: "cluster IPs reduced", edit: func(s *corev1.Service) { s.Spec.ClusterIPs = s.Spec.ClusterIPs[:1] },
+			want: []string{`spec.ipFamilyPolicy: Invalid value: "PreferDualStack": must be 'SingleStack' to release the secondary cluster IP`}},
+		{name: "both reduced under RequireDualStack", edit: func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = ptrTo(require)
+			s.Spec.ClusterIPs, s.Spec.IPFamilies = s.Spec.ClusterIPs[:1], only4
+		}, want: []string{
+			`spec.ipFamilyPolicy: Invalid value: "RequireDualStack": must be 'SingleStack' to release the secondary cluster IP`,
+			`spec.ipFamilyPolicy: Invalid value: "RequireDualStack": must be 'SingleStack' to release the secondary IP family`}},
+		{name: "SingleStack releases", edit: func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = ptrTo(single)
+			s.Spec.ClusterIPs, s.Spec.IPFamilies = s.Spec.ClusterIPs[:1], only4
+		}},
+		{name: "families left out are not a reduction", edit: func(s *corev1.Service) { s.Spec.IPFamilies = nil }},
+		{name: "to ExternalName", edit: func(s *corev1.Service) {
+			s.Spec.Type, s.Spec.ExternalName = corev1.ServiceTypeExternalName, "example.com"
+			s.Spec.ClusterIPs, s.Spec.IPFamilies = s.Spec.ClusterIPs[:1], only4
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := old.DeepCopy()
+			tt.edit(svc)
+			PrepareForUpdate(svc, old)
+			DefaultIPFamilies(svc, old, dual46)
+			var got []string
+			for _, e := range ValidateFamilyRelease(svc, old) {
+				got = append(got, e.Error())
+			}
+			if !cmp.Equal(got, tt.want) {
+				t.Errorf("errors:\n%q\nwant\n%q", got, tt.want)
+			}
+			if tt.name == "families reduced" && !cmp.Equal(svc.Spec.IPFamilies, only4) {
+				t.Errorf("DefaultIPFamilies made families %v of the reduced %v", svc.Spec.IPFamilies, only4)
+			}
+		})
+	}
+}
