@@ -288,7 +288,9 @@ func (s *Server) prepareCreate(req request, obj runtime.Object) (metav1.Object, 
 	acc.SetCreationTimestamp(metav1.Now())
 	acc.SetDeletionTimestamp(nil)
 	acc.SetDeletionGracePeriodSeconds(nil)
-	acc.SetGeneration(1)
+	// Only kinds whose strategy sets it (in PrepareForCreate) carry a
+	// generation, as in kube-apiserver: EndpointSlices and Pods here.
+	acc.SetGeneration(0)
 	acc.SetSelfLink("")
 	res.Strategy.Default(obj)
 	res.Strategy.PrepareForCreate(obj)

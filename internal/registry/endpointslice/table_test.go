@@ -115,3 +115,40 @@ func TestSelectableFields(t *testing.T) {
 		t.Errorf("SelectableFields = %v; want %v", got, want)
 	}
 }
+
+// TestGeneration follows kube-apiserver: 1 on create, one more on an update
+// that changes anything but metadata, or the labels.
+func TestGeneration(t *testing.T) {
+	base := func() *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: "s", Generation: 4, Labels: map[string]string{"a": "b"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}}},
+		}
+	}
+	created := base()
+	PrepareForCreate(created)
+	if created.Generation != 1 {
+		t.Errorf("generation on create = %d; want 1", created.Generation)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*discoveryv1.EndpointSlice)
+		want int64
+	}{
+		{"nothing", func(*discoveryv1.EndpointSlice) {}, 4},
+		{"an annotation", func(s *discoveryv1.EndpointSlice) { s.Annotations = map[string]string{"x": "y"} }, 4},
+		{"an endpoint", func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Addresses[0] = "10.0.0.2" }, 5},
+		{"a port", func(s *discoveryv1.EndpointSlice) { s.Ports = []discoveryv1.EndpointPort{{}} }, 5},
+		{"a label", func(s *discoveryv1.EndpointSlice) { s.Labels["c"] = "d" }, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base()
+			tc.edit(s)
+			PrepareForUpdate(s, base())
+			if s.Generation != tc.want {
+				t.Errorf("generation = %d; want %d", s.Generation, tc.want)
+			}
+		})
+	}
+}

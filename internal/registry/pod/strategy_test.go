@@ -14,6 +14,22 @@ func TestPrepareForCreate(t *testing.T) {
 	if p.Status.Phase != corev1.PodPending || p.Status.PodIP != "" || p.Status.QOSClass != corev1.PodQOSBestEffort {
 		t.Errorf("status after PrepareForCreate = %+v; want Pending, no IP, BestEffort", p.Status)
 	}
+	if p.Generation != 1 {
+		t.Errorf("generation after PrepareForCreate = %d; want 1", p.Generation)
+	}
+	// The generation moves on with the spec, not with the status.
+	old := p.DeepCopy()
+	up := p.DeepCopy()
+	up.Status.Phase = corev1.PodRunning
+	PrepareForUpdate(up, old)
+	if up.Generation != 1 {
+		t.Errorf("generation after a status-only update = %d; want 1", up.Generation)
+	}
+	up.Spec.ActiveDeadlineSeconds = new(int64)
+	PrepareForUpdate(up, old)
+	if up.Generation != 2 {
+		t.Errorf("generation after a spec update = %d; want 2", up.Generation)
+	}
 	p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/wait"}}
 	PrepareForCreate(p)
 	if len(p.Status.Conditions) != 1 || p.Status.Conditions[0].Reason != corev1.PodReasonSchedulingGated {
