@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -42,7 +43,25 @@ func newNamespaceCache(s *Server) *namespaceCache {
 
 var nsGR = schema.GroupResource{Resource: "namespaces"}
 
-func (c *namespaceCache) admit(ctx context.Context, name string) error {
+// admittedName is how kube-apiserver's admission names an object not created
+// yet: its name, else its generateName, else "Unknown".
+func admittedName(obj runtime.Object) string {
+	acc, err := meta.Accessor(obj)
+	switch {
+	case err != nil:
+		return "Unknown"
+	case acc.GetName() != "":
+		return acc.GetName()
+	case acc.GetGenerateName() != "":
+		return acc.GetGenerateName()
+	}
+	return "Unknown"
+}
+
+// admit refuses the creation of object (of resource gr) in namespace name when
+// that namespace is missing or being terminated, with kube-apiserver's
+// NamespaceLifecycle errors.
+func (c *namespaceCache) admit(ctx context.Context, name string, gr schema.GroupResource, object string) error {
 	c.mu.RLock()
 	st, ok := c.phases[name]
 	c.mu.RUnlock()
@@ -65,7 +84,7 @@ func (c *namespaceCache) admit(ctx context.Context, name string) error {
 		}
 	}
 	if phase == corev1.NamespaceTerminating {
-		err := apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", name))
+		err := apierrors.NewForbidden(gr, object, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", name))
 		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
 			Type:    corev1.NamespaceTerminatingCause,
 			Message: fmt.Sprintf("namespace %s is being terminated", name),

@@ -345,7 +345,7 @@ func (s *Server) create(ctx context.Context, req request, obj runtime.Object, o 
 	dry := o.dry
 	res := req.res
 	if res.Namespaced {
-		if err := s.nsCache.admit(ctx, req.namespace); err != nil {
+		if err := s.nsCache.admit(ctx, req.namespace, res.GroupResource(), admittedName(obj)); err != nil {
 			return nil, err
 		}
 	}
@@ -712,13 +712,13 @@ func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opt
 		}
 		acc, _ := meta.Accessor(obj)
 		if p := opts.Preconditions; p != nil {
+			// kube-apiserver names the kind, not the resource, in these.
+			kind := schema.GroupResource{Group: res.Group, Resource: res.Kind}
 			if p.UID != nil && *p.UID != acc.GetUID() {
-				// kube-apiserver names the kind, not the resource, in this one.
-				kind := schema.GroupResource{Group: res.Group, Resource: res.Kind}
 				return nil, false, apierrors.NewConflict(kind, name, fmt.Errorf("the UID in the precondition (%s) does not match the UID in record (%s). The object might have been deleted and then recreated", *p.UID, acc.GetUID()))
 			}
 			if p.ResourceVersion != nil && *p.ResourceVersion != acc.GetResourceVersion() {
-				return nil, false, apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, acc.GetResourceVersion()))
+				return nil, false, apierrors.NewConflict(kind, name, fmt.Errorf("the ResourceVersion in the precondition (%s) does not match the ResourceVersion in record (%s). The object might have been modified", *p.ResourceVersion, acc.GetResourceVersion()))
 			}
 		}
 		if g, ok := res.Strategy.(DeleteGuard); ok {

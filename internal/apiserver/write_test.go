@@ -304,7 +304,8 @@ func TestDelete(t *testing.T) {
 		wantMsg    string
 	}{
 		{name: "uid precondition", opts: metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &wrongUID}}, wantReason: metav1.StatusReasonConflict, wantMsg: "does not match the UID in record"},
-		{name: "resourceVersion precondition", opts: metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &stale}}, wantReason: metav1.StatusReasonConflict, wantMsg: "Precondition failed: ResourceVersion in precondition: 1"},
+		{name: "resourceVersion precondition", opts: metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &stale}}, wantReason: metav1.StatusReasonConflict, wantMsg: `Operation cannot be fulfilled on Service "`},
+		{name: "resourceVersion precondition names the versions", opts: metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &stale}}, wantReason: metav1.StatusReasonConflict, wantMsg: "the ResourceVersion in the precondition (1) does not match the ResourceVersion in record ("},
 		{name: "unknown propagation", opts: metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletionPropagation("Sideways"))}, wantReason: metav1.StatusReasonInvalid, wantMsg: "propagationPolicy"},
 		{name: "unknown dry run", opts: metav1.DeleteOptions{DryRun: []string{"Some"}}, wantReason: metav1.StatusReasonInvalid, wantMsg: "dryRun"},
 		{name: "matching preconditions", opts: metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &created.UID, ResourceVersion: &created.ResourceVersion}}},

@@ -53,7 +53,7 @@ func TestNamespaceLifecycle(t *testing.T) {
 		t.Fatalf("deleted namespace = %+v, %v; want Terminating with deletionTimestamp", ns, err)
 	}
 	_, err = cs.CoreV1().Services("doomed").Create(ctx, newService("late"), metav1.CreateOptions{})
-	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "unable to create new content in namespace doomed because it is being terminated") {
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `services "late" is forbidden: unable to create new content in namespace doomed because it is being terminated`) {
 		t.Errorf("create in terminating namespace: %v; want Forbidden", err)
 	}
 	r := s.kubectl("", "get", "ns", "doomed", "--no-headers")
