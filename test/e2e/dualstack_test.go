@@ -107,7 +107,7 @@ func TestDualStackServices(t *testing.T) {
 			s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.201", []string{"10.96.0.201", "fd00:10:96::200"}
 		})
 		_, err := cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
-		want := `spec.clusterIPs[1]: Invalid value: "fd00:10:96::200": failed to allocate IP fd00:10:96::200: provided IP is already allocated`
+		want := `spec.clusterIPs: Invalid value: ["10.96.0.201","fd00:10:96::200"]: failed to allocate IP fd00:10:96::200: provided IP is already allocated`
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("create: %v; want an error containing %q", err, want)
 		}

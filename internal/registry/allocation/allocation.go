@@ -160,7 +160,6 @@ func held(svc *corev1.Service) (ips []netip.Addr, ports []int) {
 // allocate fills the missing ClusterIP and node ports of svc and returns the ops that
 // record every value svc holds and old did not (old may be nil).
 func (a *Allocations) allocate(svc, old *corev1.Service) ([]storage.Op, error) {
-	var errs field.ErrorList
 	var ops []storage.Op
 	var oldIPs []netip.Addr
 	var oldPorts []int
@@ -186,12 +185,20 @@ func (a *Allocations) allocate(svc, old *corev1.Service) ([]storage.Op, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 
+	// kube-apiserver allocates before it validates and stops at the first
+	// value it cannot have; so does this, with its paths and messages.
+	invalid := func(e *field.Error) error {
+		return apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Service").GroupKind(), svc.Name, field.ErrorList{e})
+	}
 	if needsClusterIP(svc) {
-		ipOps, ipErrs, err := a.allocateClusterIPs(svc, hadIP)
+		ipOps, ipErr, err := a.allocateClusterIPs(svc, hadIP)
 		if err != nil {
 			return nil, err
 		}
-		ops, errs = append(ops, ipOps...), append(errs, ipErrs...)
+		if ipErr != nil {
+			return nil, invalid(ipErr)
+		}
+		ops = append(ops, ipOps...)
 	}
 
 	if needsNodePorts(svc) || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
@@ -200,31 +207,30 @@ func (a *Allocations) allocate(svc, old *corev1.Service) ([]storage.Op, error) {
 		for i := range svc.Spec.Ports {
 			p := &svc.Spec.Ports[i]
 			fld := field.NewPath("spec", "ports").Index(i).Child("nodePort")
-			switch {
-			case p.NodePort == 0 && needsNodePorts(svc):
+			if p.NodePort == 0 && needsNodePorts(svc) {
 				if np, ok := byPort[p.Port]; ok {
 					p.NodePort = np
 					continue
 				}
-				np, err := a.ports.Pick(a.rnd, func(n int) bool { return claimed[n] || a.usedPorts.Has(n) })
-				if err != nil {
-					return nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate a nodePort: %w", err))
+				// A later port of the same number that asks for a node port
+				// gives it to this one too (TCP and UDP on one node port).
+				p.NodePort = requestedNodePort(p.Port, svc.Spec.Ports[i+1:])
+				if p.NodePort == 0 {
+					np, err := a.ports.Pick(a.rnd, func(n int) bool { return claimed[n] || a.usedPorts.Has(n) })
+					if err != nil {
+						return nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate a nodePort: %w", err))
+					}
+					p.NodePort = int32(np)
+					claimed[np] = true
+					ops = append(ops, storage.Put(portKey(np), owner(svc), storage.Absent))
 				}
-				p.NodePort = int32(np)
-				claimed[np] = true
-				ops = append(ops, storage.Put(portKey(np), owner(svc), storage.Absent))
-			case p.NodePort != 0:
-				n := int(p.NodePort)
-				if claimed[n] || hadPort(n) {
-					break
-				}
+			}
+			if n := int(p.NodePort); n != 0 && !claimed[n] && !hadPort(n) {
 				if err := a.ports.CheckRequested(n); err != nil {
-					errs = append(errs, field.Invalid(fld, p.NodePort, err.Error()))
-					break
+					return nil, invalid(field.Invalid(fld, p.NodePort, err.Error()))
 				}
 				if a.usedPorts.Has(n) {
-					errs = append(errs, field.Invalid(fld, p.NodePort, allocator.ErrPortAllocated.Error()))
-					break
+					return nil, invalid(field.Invalid(fld, p.NodePort, allocator.ErrPortAllocated.Error()))
 				}
 				claimed[n] = true
 				ops = append(ops, storage.Put(portKey(n), owner(svc), storage.Absent))
@@ -234,44 +240,51 @@ func (a *Allocations) allocate(svc, old *corev1.Service) ([]storage.Op, error) {
 			}
 		}
 		if needsHealthCheck(svc) {
-			fld := field.NewPath("spec", "healthCheckNodePort")
 			hc := int(svc.Spec.HealthCheckNodePort)
 			switch {
 			case hc == 0:
 				np, err := a.ports.Pick(a.rnd, func(n int) bool { return claimed[n] || a.usedPorts.Has(n) })
 				if err != nil {
-					return nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate a nodePort: %w", err))
+					return nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate a HealthCheck NodePort 0: %w", err))
 				}
 				svc.Spec.HealthCheckNodePort = int32(np)
 				ops = append(ops, storage.Put(portKey(np), owner(svc), storage.Absent))
 			case !claimed[hc] && !hadPort(hc):
-				if err := a.ports.CheckRequested(hc); err != nil {
-					errs = append(errs, field.Invalid(fld, hc, err.Error()))
-				} else if a.usedPorts.Has(hc) {
-					errs = append(errs, field.Invalid(fld, hc, allocator.ErrPortAllocated.Error()))
-				} else {
-					ops = append(ops, storage.Put(portKey(hc), owner(svc), storage.Absent))
+				err := a.ports.CheckRequested(hc)
+				if err == nil && a.usedPorts.Has(hc) {
+					err = allocator.ErrPortAllocated
 				}
+				if err != nil {
+					return nil, apierrors.NewInternalError(fmt.Errorf("failed to allocate requested HealthCheck NodePort %d: %w", hc, err))
+				}
+				ops = append(ops, storage.Put(portKey(hc), owner(svc), storage.Absent))
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return nil, apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Service").GroupKind(), svc.Name, errs)
-	}
 	return ops, nil
+}
+
+// requestedNodePort is the node port the first of ports with service port
+// number port asks for, or 0.
+func requestedNodePort(port int32, ports []corev1.ServicePort) int32 {
+	for _, p := range ports {
+		if p.Port == port && p.NodePort != 0 {
+			return p.NodePort
+		}
+	}
+	return 0
 }
 
 // allocateClusterIPs gives svc one cluster IP per family in spec.ipFamilies
 // (filled by service.DefaultIPFamilies; the primary range's family if empty),
 // keeping the ones it asks for and picking the missing ones, and returns the ops
 // that record every IP it did not hold before. The caller holds a.mu.
-func (a *Allocations) allocateClusterIPs(svc *corev1.Service, hadIP func(netip.Addr) bool) ([]storage.Op, field.ErrorList, error) {
+func (a *Allocations) allocateClusterIPs(svc *corev1.Service, hadIP func(netip.Addr) bool) ([]storage.Op, *field.Error, error) {
 	fams := svc.Spec.IPFamilies
 	if len(fams) == 0 {
 		fams = []corev1.IPFamily{a.ranges[0].Family()}
 	}
 	var ops []storage.Op
-	var errs field.ErrorList
 	for i, fam := range fams {
 		if i < len(svc.Spec.ClusterIPs) && svc.Spec.ClusterIPs[i] != "" {
 			requested := svc.Spec.ClusterIPs[i]
@@ -288,9 +301,8 @@ func (a *Allocations) allocateClusterIPs(svc *corev1.Service, hadIP func(netip.A
 				err = allocator.ErrIPAllocated
 			}
 			if err != nil {
-				errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs").Index(i), requested,
-					fmt.Sprintf("failed to allocate IP %s: %v", requested, err)))
-				continue
+				return nil, field.Invalid(field.NewPath("spec", "clusterIPs"), svc.Spec.ClusterIPs,
+					fmt.Sprintf("failed to allocate IP %s: %v", requested, err)), nil
 			}
 			ops = append(ops, storage.Put(ipKey(ip), owner(svc), storage.Absent))
 			continue
@@ -313,7 +325,7 @@ func (a *Allocations) allocateClusterIPs(svc *corev1.Service, hadIP func(netip.A
 	if len(svc.Spec.ClusterIPs) > 0 {
 		svc.Spec.ClusterIP = svc.Spec.ClusterIPs[0]
 	}
-	return ops, errs, nil
+	return ops, nil, nil
 }
 
 // release returns ops deleting the records old holds and svc (may be nil) does not.

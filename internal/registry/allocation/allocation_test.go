@@ -81,7 +81,7 @@ func TestAllocateCreate(t *testing.T) {
 	}{
 		{name: "dynamic cluster IP", svc: svc(corev1.ServiceTypeClusterIP, ""), wantOps: 1},
 		{name: "requested cluster IP", svc: svc(corev1.ServiceTypeClusterIP, "10.96.0.5"), wantKeys: []string{"put /registry/allocations/clusterips/10.96.0.5"}},
-		{name: "requested IP taken", svc: svc(corev1.ServiceTypeClusterIP, "10.96.0.5"), usedIPs: []string{"10.96.0.5"}, wantErr: "spec.clusterIPs[0]: Invalid value: \"10.96.0.5\": failed to allocate IP 10.96.0.5: provided IP is already allocated"},
+		{name: "requested IP taken", svc: svc(corev1.ServiceTypeClusterIP, "10.96.0.5"), usedIPs: []string{"10.96.0.5"}, wantErr: `spec.clusterIPs: Invalid value: ["10.96.0.5"]: failed to allocate IP 10.96.0.5: provided IP is already allocated`},
 		{name: "requested IP out of range", svc: svc(corev1.ServiceTypeClusterIP, "10.97.0.5"), wantErr: "the provided IP (10.97.0.5) is not in the valid range. The range of valid IPs is 10.96.0.0/24"},
 		{name: "headless holds nothing", svc: svc(corev1.ServiceTypeClusterIP, corev1.ClusterIPNone), wantOps: 0},
 		{name: "external name holds nothing", svc: svc(corev1.ServiceTypeExternalName, ""), wantOps: 0},
@@ -255,7 +255,7 @@ func TestAllocateDualStack(t *testing.T) {
 		{name: "primary requested, secondary picked", svc: withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.5"}, v4, v6),
 			wantPuts: 2, wantFamilies: []corev1.IPFamily{v4, v6}},
 		{name: "secondary out of range", svc: withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.5", "fd00:99::5"}, v4, v6),
-			wantErr: `spec.clusterIPs[1]: Invalid value: "fd00:99::5": failed to allocate IP fd00:99::5: the provided IP (fd00:99::5) is not in the valid range. The range of valid IPs is fd00:10:96::/120`},
+			wantErr: `spec.clusterIPs: Invalid value: ["10.96.0.5","fd00:99::5"]: failed to allocate IP fd00:99::5: the provided IP (fd00:99::5) is not in the valid range. The range of valid IPs is fd00:10:96::/120`},
 		{name: "upgrade to dual-stack picks the secondary only",
 			old:      withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.3"}, v4),
 			svc:      withFamilies(svc(corev1.ServiceTypeClusterIP, ""), []string{"10.96.0.3"}, v4, v6),
@@ -312,6 +312,67 @@ func TestAllocateDualStack(t *testing.T) {
 				if !a.rangeFor(allocator.AddrFamily(netip.MustParseAddr(ip))).Contains(netip.MustParseAddr(ip)) {
 					t.Errorf("clusterIP %s outside its family's range", ip)
 				}
+			}
+		})
+	}
+}
+
+// TestNodePortsOfOnePortNumber follows kube-apiserver's initNodePorts: the ports
+// of one service port number share a node port, also when a later one asks for
+// it and an earlier one does not.
+func TestNodePortsOfOnePortNumber(t *testing.T) {
+	a := newAllocations(t, nil, nil)
+	s := svc(corev1.ServiceTypeNodePort, "10.96.0.7")
+	s.Spec.Ports = []corev1.ServicePort{
+		{Name: "dns-udp", Port: 53, Protocol: corev1.ProtocolUDP},
+		{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP, NodePort: 30053},
+		{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP},
+		{Name: "http-udp", Port: 80, Protocol: corev1.ProtocolUDP},
+	}
+	ops, err := a.allocate(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.Spec.Ports
+	if p[0].NodePort != 30053 || p[1].NodePort != 30053 {
+		t.Errorf("port 53 node ports %d and %d; want 30053 for both", p[0].NodePort, p[1].NodePort)
+	}
+	if p[2].NodePort == 0 || p[3].NodePort != p[2].NodePort {
+		t.Errorf("port 80 node ports %d and %d; want one allocated for both", p[2].NodePort, p[3].NodePort)
+	}
+	if len(ops) != 3 { // cluster IP, 30053, the allocated one
+		t.Errorf("ops = %v; want 3 records", opKeys(ops))
+	}
+}
+
+// TestHealthCheckNodePortRefusals gives kube-apiserver's internal errors.
+func TestHealthCheckNodePortRefusals(t *testing.T) {
+	lbLocal := func(hc int32) *corev1.Service {
+		s := svc(corev1.ServiceTypeLoadBalancer, "10.96.0.4", 30001)
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+		s.Spec.HealthCheckNodePort = hc
+		return s
+	}
+	var all []int
+	for p := 30000; p < 30100; p++ {
+		if p != 30001 {
+			all = append(all, p)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		svc   *corev1.Service
+		used  []int
+		want  string
+		is500 bool
+	}{
+		{"requested and taken", lbLocal(30002), []int{30002}, "Internal error occurred: failed to allocate requested HealthCheck NodePort 30002: provided port is already allocated", true},
+		{"none left", lbLocal(0), all, "Internal error occurred: failed to allocate a HealthCheck NodePort 0: range is full", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := newAllocations(t, nil, tc.used).allocate(tc.svc, nil)
+			if err == nil || err.Error() != tc.want || apierrors.IsInternalError(err) != tc.is500 {
+				t.Errorf("err = %v; want %q", err, tc.want)
 			}
 		})
 	}
