@@ -11,10 +11,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 )
 
@@ -95,8 +97,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// sync deletes the namespace's content; done is true once the namespace was
-// finalized (or needs nothing).
+// sync empties namespace name and records what blocks that in its status
+// conditions; done is true once the namespace was finalized (or needs nothing).
 func (c *Controller) sync(ctx context.Context, name string) (done bool, err error) {
 	ns, err := c.lister(name)
 	if apierrors.IsNotFound(err) {
@@ -108,12 +110,13 @@ func (c *Controller) sync(ctx context.Context, name string) (done bool, err erro
 	if ns.DeletionTimestamp == nil || !slices.Contains(ns.Spec.Finalizers, finalizer) {
 		return true, nil
 	}
-	remaining, err := c.deleteContent(ctx, name)
-	if err != nil {
-		return false, err
+	found := c.deleteContent(ctx, ns)
+	c.writeConditions(ctx, ns, found)
+	if err := found.err(); err != nil {
+		return false, fmt.Errorf("empty namespace %s: %w", name, err)
 	}
-	if remaining > 0 {
-		c.log.Debug("namespace still has content", "namespace", name, "objects", remaining)
+	if n := found.left(); n > 0 {
+		c.log.Debug("namespace still has content", "namespace", name, "objects", n)
 		return false, nil
 	}
 	fresh, err := c.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
@@ -131,45 +134,176 @@ func (c *Controller) sync(ctx context.Context, name string) (done bool, err erro
 	return true, nil
 }
 
-// deleteContent deletes everything in namespace ns and returns how many objects
-// remain (still terminating gracefully, or created meanwhile).
-func (c *Controller) deleteContent(ctx context.Context, ns string) (int, error) {
-	lists, err := c.resources()
-	if err != nil && len(lists) == 0 {
-		return 0, fmt.Errorf("discover namespaced resources: %w", err)
+// writeConditions records found in the status conditions of ns, through the
+// status subresource, when they change. A failure is logged, not returned: as
+// in Kubernetes, the conditions explain a deletion but never hold it up.
+func (c *Controller) writeConditions(ctx context.Context, ns *corev1.Namespace, found *content) {
+	want := found.conditions(metav1.Now())
+	cur := ns.DeepCopy()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !setConditions(&cur.Status, want) {
+			return nil
+		}
+		_, err := c.client.CoreV1().Namespaces().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		if !apierrors.IsConflict(err) {
+			return err
+		}
+		fresh, gerr := c.client.CoreV1().Namespaces().Get(ctx, ns.Name, metav1.GetOptions{})
+		switch {
+		case gerr != nil:
+			return gerr
+		case fresh.UID != ns.UID:
+			return nil // another namespace of that name: not ours to describe
+		}
+		cur = fresh
+		return err
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		c.log.Warn("update namespace conditions", "namespace", ns.Name, "err", err)
 	}
-	remaining := 0
-	for _, list := range lists {
+}
+
+// target is one namespaced resource to empty and the verbs discovery lists for it.
+type target struct {
+	gvr   schema.GroupVersionResource
+	verbs []string
+}
+
+// deleteContent deletes everything in namespace ns, for every namespaced
+// resource discovery lists with the delete verb, and returns what it found: the
+// objects that remain (terminating gracefully, held by finalizers, or created
+// meanwhile) and the errors, per step, as kube-controller-manager's namespace
+// deleter does. An error for one resource does not stop the others.
+func (c *Controller) deleteContent(ctx context.Context, ns *corev1.Namespace) *content {
+	found := &content{remaining: map[schema.GroupVersionResource]int{}, finalizers: map[string]int{}}
+	lists, err := c.resources()
+	if err != nil {
+		// Not fatal: discovery returns what it could reach.
+		found.discoveryErr = err
+	}
+	var targets []target
+	for _, list := range discovery.FilteredBy(discovery.SupportsAllVerbs{Verbs: []string{"delete"}}, lists) {
 		gv, err := schema.ParseGroupVersion(list.GroupVersion)
 		if err != nil {
-			continue
+			// As in Kubernetes, one unparsable group version leaves all content for
+			// the next pass.
+			found.parseErr = err
+			targets = nil
+			break
 		}
 		for _, r := range list.APIResources {
-			if !slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "delete") {
-				continue
-			}
-			ri := c.dynamic.Resource(gv.WithResource(r.Name)).Namespace(ns)
-			if slices.Contains(r.Verbs, "deletecollection") {
-				if err := ri.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil && !apierrors.IsNotFound(err) {
-					return 0, fmt.Errorf("delete %s in %s: %w", r.Name, ns, err)
-				}
-			}
-			items, err := ri.List(ctx, metav1.ListOptions{})
-			if err != nil {
-				if apierrors.IsNotFound(err) {
-					continue
-				}
-				return 0, fmt.Errorf("list %s in %s: %w", r.Name, ns, err)
-			}
-			for _, it := range items.Items {
-				if it.GetDeletionTimestamp() == nil {
-					if err := ri.Delete(ctx, it.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-						return 0, fmt.Errorf("delete %s %s/%s: %w", r.Name, ns, it.GetName(), err)
-					}
-				}
-			}
-			remaining += len(items.Items)
+			targets = append(targets, target{gvr: gv.WithResource(r.Name), verbs: r.Verbs})
 		}
 	}
-	return remaining, nil
+	for _, t := range targets {
+		n, finalizers, err := c.emptyResource(ctx, ns, t)
+		if err != nil {
+			found.deleteErrs = append(found.deleteErrs, err)
+		}
+		if n == 0 {
+			continue
+		}
+		found.remaining[t.gvr] = n
+		for f, k := range finalizers {
+			found.finalizers[f] += k
+		}
+	}
+	return found
+}
+
+// emptyResource deletes the objects of resource t in namespace ns (with
+// deletecollection when served, else one by one) and lists what is left: n
+// objects, with finalizers counting the objects that hold each finalizer.
+// Objects left that neither hold a finalizer nor may still be terminating
+// gracefully are an error.
+func (c *Controller) emptyResource(ctx context.Context, ns *corev1.Namespace, t target) (n int, finalizers map[string]int, err error) {
+	grace, err := c.graceEstimate(ctx, ns, t.gvr)
+	if err != nil {
+		return 0, nil, err
+	}
+	ri := c.dynamic.Resource(t.gvr).Namespace(ns.Name)
+	collection := slices.Contains(t.verbs, "deletecollection")
+	if collection {
+		err := ri.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+		switch {
+		case unsupported(err):
+			collection = false
+		case err != nil:
+			return 0, nil, err
+		}
+	}
+	if !slices.Contains(t.verbs, "list") {
+		return 0, nil, nil
+	}
+	if !collection {
+		items, err := ri.List(ctx, metav1.ListOptions{})
+		if unsupported(err) {
+			return 0, nil, nil
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, it := range items.Items {
+			if it.GetDeletionTimestamp() != nil {
+				continue
+			}
+			if err := ri.Delete(ctx, it.GetName(), metav1.DeleteOptions{}); err != nil && !unsupported(err) {
+				return 0, nil, err
+			}
+		}
+	}
+	items, err := ri.List(ctx, metav1.ListOptions{})
+	if unsupported(err) {
+		return 0, nil, nil
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(items.Items) == 0 {
+		return 0, nil, nil
+	}
+	finalizers = map[string]int{}
+	for _, it := range items.Items {
+		for _, f := range it.GetFinalizers() {
+			finalizers[f]++
+		}
+	}
+	if grace > 0 || len(finalizers) > 0 {
+		return len(items.Items), finalizers, nil
+	}
+	// Kubernetes' wording (the resource prints as "/v1, Resource=pods").
+	return len(items.Items), nil, fmt.Errorf("unexpected items still remain in namespace: %s for gvr: %v", ns.Name, t.gvr)
+}
+
+// unsupported reports an error that means the resource does not serve the verb,
+// which the deleter then does without (as Kubernetes does for both codes).
+func unsupported(err error) bool {
+	return apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err)
+}
+
+// graceEstimate returns how many more seconds the pods of namespace ns may take
+// to terminate gracefully, as kube-controller-manager estimates it: the longest
+// terminationGracePeriodSeconds of the pods that have not finished, or 0 once
+// that long has passed since the namespace's deletion. Other resources get 0.
+func (c *Controller) graceEstimate(ctx context.Context, ns *corev1.Namespace, gvr schema.GroupVersionResource) (int64, error) {
+	if gvr.GroupResource() != (schema.GroupResource{Resource: "pods"}) {
+		return 0, nil
+	}
+	pods, err := c.client.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, err
+	}
+	var longest int64
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		if g := p.Spec.TerminationGracePeriodSeconds; g != nil && *g > longest {
+			longest = *g
+		}
+	}
+	if time.Since(ns.DeletionTimestamp.Time) >= time.Duration(longest)*time.Second {
+		return 0, nil
+	}
+	return longest, nil
 }
