@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,9 +16,20 @@ import (
 // warnings collects Warning headers for one response.
 type warnings []string
 
+// write adds each distinct warning once (a write retried after a conflict
+// computes its warnings again).
 func (w warnings) write(rw http.ResponseWriter) {
-	for _, m := range w {
-		rw.Header().Add("Warning", "299 - "+strconv.Quote(m))
+	for i, m := range w {
+		if !slices.Contains(w[:i], m) {
+			rw.Header().Add("Warning", "299 - "+strconv.Quote(m))
+		}
+	}
+}
+
+// add appends msgs to w when w is set.
+func (w *warnings) add(msgs ...string) {
+	if w != nil {
+		*w = append(*w, msgs...)
 	}
 }
 

@@ -24,6 +24,8 @@ type writeOpts struct {
 	// applied means managedFields were already computed by server-side apply,
 	// which also creates a missing object whatever the resource.
 	applied bool
+	// warn, when set, collects the strategy's warnings for the response.
+	warn *warnings
 }
 
 // parseWriteOptions reads the query options of a create, update or patch (pt is

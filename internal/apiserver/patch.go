@@ -45,6 +45,7 @@ func (s *Server) handlePatch(ctx context.Context, w http.ResponseWriter, r *http
 		return
 	}
 	var warn warnings
+	o.warn = &warn
 	var out runtime.Object
 	code := http.StatusOK
 	if pt == types.ApplyYAMLPatchType {

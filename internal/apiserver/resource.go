@@ -24,6 +24,9 @@ type Resource struct {
 	NoDeleteCollection bool
 	New, NewList       func() runtime.Object
 	Strategy           Strategy
+	// Deprecation, when set, is a warning every response about this resource
+	// carries (kube-apiserver's "v1 Endpoints is deprecated in v1.33+; ...").
+	Deprecation string
 }
 
 // GroupVersion returns the resource's group and version.
@@ -78,6 +81,15 @@ type DeleteHook interface {
 	BeforeDelete(ctx context.Context, obj runtime.Object) ([]storage.Op, error)
 }
 
+// Warner is implemented by strategies with something to tell the client about a
+// valid object it writes through the main resource (kube-apiserver's
+// WarningsOnCreate and WarningsOnUpdate): fields that are ignored or deprecated,
+// values in a form that will be refused one day.
+type Warner interface {
+	WarningsOnCreate(obj runtime.Object) []string
+	WarningsOnUpdate(obj, old runtime.Object) []string
+}
+
 // GracefulDeleter decides whether a delete only marks the object (returning the
 // grace period to record) instead of removing it, as pods do.
 type GracefulDeleter interface {
@@ -97,9 +109,30 @@ type Typed[T runtime.Object] struct {
 	TableColumnsFn         func() []metav1.TableColumnDefinition
 	TableRowFn             func(T, time.Time) []any
 	SelectableFieldsFn     func(T) fields.Set
+	WarningsFn             func(obj, old T) []string // old is the zero T on create
 }
 
-var _ Strategy = Typed[*metav1.Status]{}
+var (
+	_ Strategy = Typed[*metav1.Status]{}
+	_ Warner   = Typed[*metav1.Status]{}
+)
+
+// WarningsOnCreate implements Warner.
+func (t Typed[T]) WarningsOnCreate(obj runtime.Object) []string {
+	if t.WarningsFn == nil {
+		return nil
+	}
+	var none T
+	return t.WarningsFn(obj.(T), none)
+}
+
+// WarningsOnUpdate implements Warner.
+func (t Typed[T]) WarningsOnUpdate(obj, old runtime.Object) []string {
+	if t.WarningsFn == nil {
+		return nil
+	}
+	return t.WarningsFn(obj.(T), old.(T))
+}
 
 // Default implements Strategy.
 func (t Typed[T]) Default(obj runtime.Object) {

@@ -61,6 +61,9 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 		return
 	}
 	req.verb = verb
+	if d := req.res.Deprecation; d != "" {
+		w.Header().Add("Warning", "299 - "+strconv.Quote(d))
+	}
 	resLabel := req.res.Resource
 	if req.sub != "" {
 		resLabel += "/" + req.sub
@@ -327,6 +330,7 @@ func (s *Server) handleCreate(ctx context.Context, w http.ResponseWriter, r *htt
 		return
 	}
 	var warn warnings
+	o.warn = &warn
 	obj, err := s.decodeBody(r, req.res, body, o.directive, &warn)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -352,6 +356,9 @@ func (s *Server) create(ctx context.Context, req request, obj runtime.Object, o 
 	acc, err := s.prepareCreate(req, obj)
 	if err != nil {
 		return nil, err
+	}
+	if wr, ok := res.Strategy.(Warner); ok {
+		o.warn.add(wr.WarningsOnCreate(obj)...)
 	}
 	if cf := s.creates[res.Resource]; cf != nil && !o.applied {
 		s.stacks.do(ctx, func() { obj = cf.track(obj, o.manager) })
@@ -415,6 +422,7 @@ func (s *Server) handleUpdate(ctx context.Context, w http.ResponseWriter, r *htt
 		return
 	}
 	var warn warnings
+	o.warn = &warn
 	obj, err := s.decodeBody(r, req.res, body, o.directive, &warn)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -534,6 +542,9 @@ func (s *Server) update(ctx context.Context, req request, o writeOpts, mutate fu
 		res.Strategy.PrepareForUpdate(obj, old, req.sub)
 		if errs := res.Strategy.ValidateUpdate(obj, old, req.sub); len(errs) > 0 {
 			return nil, 0, apierrors.NewInvalid(res.GVK().GroupKind(), req.name, errs)
+		}
+		if wr, ok := res.Strategy.(Warner); ok && req.sub == "" {
+			o.warn.add(wr.WarningsOnUpdate(obj, old)...)
 		}
 		if fm := s.managers[res.Resource+"/"+req.sub]; fm != nil && !o.applied {
 			s.stacks.do(ctx, func() { obj = fm.UpdateNoErrors(old, obj, o.manager) })

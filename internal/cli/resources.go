@@ -122,6 +122,7 @@ func newResources(alloc *serviceAllocations) []*apiserver.Resource {
 			TableColumnsFn:         service.TableColumns,
 			TableRowFn:             service.TableRow,
 			SelectableFieldsFn:     service.SelectableFields,
+			WarningsFn:             service.Warnings,
 		},
 		Allocations: alloc.Allocations,
 	}
@@ -148,7 +149,9 @@ func newResources(alloc *serviceAllocations) []*apiserver.Resource {
 		{
 			Version: "v1", Resource: "endpoints", Kind: "Endpoints", ListKind: "EndpointsList", SingularName: "endpoints", Namespaced: true,
 			ShortNames: []string{"ep"},
-			New:        func() runtime.Object { return &corev1.Endpoints{} }, NewList: func() runtime.Object { return &corev1.EndpointsList{} },
+			// kube-apiserver's deprecation of v1 Endpoints (KEP-4974), on every response.
+			Deprecation: "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice",
+			New:         func() runtime.Object { return &corev1.Endpoints{} }, NewList: func() runtime.Object { return &corev1.EndpointsList{} },
 			Strategy: apiserver.Typed[*corev1.Endpoints]{
 				DefaultFn: endpoints.Default, PrepareForCreateFn: endpoints.PrepareForCreate, PrepareForUpdateFn: endpoints.PrepareForUpdate,
 				ValidateCreateFn: endpoints.ValidateCreate, ValidateUpdateFn: endpoints.ValidateUpdate,

@@ -22,6 +22,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
@@ -221,6 +222,9 @@ func RunServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) error {
 	}
 	// The loopback client must reach this server even when it binds 0.0.0.0.
 	restCfg.Host = "https://" + net.JoinHostPort(loopbackHost(cfg.BindAddress), strconv.Itoa(port))
+	// The endpoints controllers keep v1 Endpoints, whose every response warns
+	// that the API is deprecated; that is for users, not for the log.
+	restCfg.WarningHandler = rest.NoWarnings{}
 
 	g, gctx := errgroup.WithContext(ctx)
 	// On shutdown the controllers stop first, while the API still serves, so the

@@ -61,6 +61,39 @@ func TestKubectlVerbs(t *testing.T) {
 		t.Errorf("second create: exit %d stderr %q; want AlreadyExists", r.code, r.stderr)
 	}
 
+	t.Run("warnings kube-apiserver gives", func(t *testing.T) {
+		headless := `apiVersion: v1
+kind: Service
+metadata: {name: warned}
+spec:
+  clusterIP: None
+  selector: {app: warned}
+  sessionAffinity: ClientIP
+  externalName: example.com
+  ports: [{port: 80}]
+`
+		r := s.kubectl(headless, "apply", "-f", "-")
+		if r.code != 0 {
+			t.Fatalf("apply: %s", r.stderr)
+		}
+		for _, want := range []string{
+			"Warning: spec.SessionAffinity is ignored for headless services",
+			`Warning: spec.externalName is ignored when spec.type is not "ExternalName"`,
+		} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("apply stderr %q; want %q", r.stderr, want)
+			}
+		}
+		r = s.kubectl("", "get", "endpoints", "-A")
+		if want := "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"; r.code != 0 || !strings.Contains(r.stderr, want) {
+			t.Errorf("get endpoints: exit %d stderr %q; want %q", r.code, r.stderr, want)
+		}
+		if r := s.kubectl("", "get", "svc", "warned"); r.code != 0 || r.stderr != "" {
+			t.Errorf("get svc: exit %d stderr %q; want no warning on a read", r.code, r.stderr)
+		}
+		s.mustKubectl("", "delete", "svc", "warned")
+	})
+
 	t.Run("get output formats", func(t *testing.T) {
 		contains(t, "get svc", k("get", "svc"), "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "kubernetes", "web", "80/TCP", "<none>")
 		contains(t, "get svc -o wide", k("get", "svc", "web", "-o", "wide"), "SELECTOR", "app=web")
