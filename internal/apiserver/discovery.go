@@ -159,33 +159,6 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, s.cfg.Version)
 }
 
-func (s *Server) serveLivez(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write([]byte("ok"))
-}
-
-func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	var problems []string
-	if _, err := s.store.Revision(ctx); err != nil {
-		problems = append(problems, "[-]etcd failed: "+err.Error())
-	}
-	if s.cfg.Ready != nil {
-		if err := s.cfg.Ready(); err != nil {
-			problems = append(problems, "[-]startup failed: "+err.Error())
-		}
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if len(problems) > 0 {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(strings.Join(problems, "\n") + "\nreadyz check failed\n"))
-		return
-	}
-	_, _ = w.Write([]byte("ok"))
-}
-
 func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.OpenAPI == nil {
 		s.writeError(w, r, notFoundPath(r.URL.Path))

@@ -145,9 +145,13 @@ func (s *Server) Run(ctx context.Context) error {
 // Handler returns the HTTP handler serving the whole API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/livez", s.serveLivez)
-	mux.HandleFunc("/healthz", s.serveLivez)
-	mux.HandleFunc("/readyz", s.serveReadyz)
+	for _, h := range []struct {
+		name   string
+		checks func() []healthCheck
+	}{{"livez", s.livezChecks}, {"healthz", s.livezChecks}, {"readyz", s.readyzChecks}} {
+		mux.HandleFunc("/"+h.name, s.serveHealth(h.name, h.checks))
+		mux.HandleFunc("/"+h.name+"/", s.serveHealth(h.name, h.checks))
+	}
 	mux.HandleFunc("/version", s.serveVersion)
 	mux.HandleFunc("/metrics", s.serveMetrics)
 	mux.HandleFunc("/openapi/", s.serveOpenAPI)
@@ -175,7 +179,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if strings.HasPrefix(r.URL.Path, "/livez/") || strings.HasPrefix(r.URL.Path, "/readyz/") {
+		if strings.HasPrefix(r.URL.Path, "/livez/") || strings.HasPrefix(r.URL.Path, "/readyz/") || strings.HasPrefix(r.URL.Path, "/healthz/") {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 )
 
 // etcdCluster is a three-member etcd cluster from Debian's etcd-server package,
@@ -118,4 +120,33 @@ func TestExternalEtcdTwoServers(t *testing.T) {
 		_, err := a.client().CoreV1().Services("default").Create(ctx, newService("after-member-loss"), metav1.CreateOptions{})
 		return err
 	})
+	health := func(path string) (int, string) {
+		t.Helper()
+		hc, err := rest.HTTPClientFor(a.restConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := hc.Get(a.url() + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := health("/readyz?verbose"); code != 200 || !strings.Contains(body, "[+]etcd ok") {
+		t.Errorf("/readyz?verbose with quorum: %d %q", code, body)
+	}
+
+	// Losing a second member loses quorum: /livez and /readyz say so.
+	_ = syscall.Kill(-ec.procs[1].Process.Pid, syscall.SIGKILL)
+	_ = ec.procs[1].Wait()
+	for _, p := range []string{"/livez", "/readyz"} {
+		eventually(t, 30*time.Second, func() error {
+			if code, body := health(p); code != 500 || !strings.Contains(body, "[-]etcd failed: reason withheld") {
+				return fmt.Errorf("%s without quorum: %d %q", p, code, body)
+			}
+			return nil
+		})
+	}
 }
