@@ -106,10 +106,13 @@ type Typed[T runtime.Object] struct {
 	ValidateCreateFn       func(T) field.ErrorList
 	ValidateUpdateFn       func(obj, old T) field.ErrorList
 	ValidateStatusUpdateFn func(obj, old T) field.ErrorList
-	TableColumnsFn         func() []metav1.TableColumnDefinition
-	TableRowFn             func(T, time.Time) []any
-	SelectableFieldsFn     func(T) fields.Set
-	WarningsFn             func(obj, old T) []string // old is the zero T on create
+	// ValidateFinalizeFn validates writes through "finalize"; ValidateUpdateFn
+	// does when it is nil.
+	ValidateFinalizeFn func(obj, old T) field.ErrorList
+	TableColumnsFn     func() []metav1.TableColumnDefinition
+	TableRowFn         func(T, time.Time) []any
+	SelectableFieldsFn func(T) fields.Set
+	WarningsFn         func(obj, old T) []string // old is the zero T on create
 }
 
 var (
@@ -175,8 +178,11 @@ func (t Typed[T]) ValidateCreate(obj runtime.Object) field.ErrorList {
 // ValidateUpdate implements Strategy.
 func (t Typed[T]) ValidateUpdate(obj, old runtime.Object, sub string) field.ErrorList {
 	fn := t.ValidateUpdateFn
-	if sub == "status" && t.ValidateStatusUpdateFn != nil {
+	switch {
+	case sub == "status" && t.ValidateStatusUpdateFn != nil:
 		fn = t.ValidateStatusUpdateFn
+	case sub == "finalize" && t.ValidateFinalizeFn != nil:
+		fn = t.ValidateFinalizeFn
 	}
 	if fn == nil {
 		return nil

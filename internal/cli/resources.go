@@ -136,8 +136,8 @@ func newResources(alloc *serviceAllocations) []*apiserver.Resource {
 				PrepareForUpdateFn: namespace.PrepareForUpdate, PrepareForStatusFn: namespace.PrepareForStatusUpdate,
 				PrepareForFinalizeFn: namespace.PrepareForFinalize,
 				ValidateCreateFn:     namespace.ValidateCreate, ValidateUpdateFn: namespace.ValidateUpdate,
-				ValidateStatusUpdateFn: namespace.ValidateStatusUpdate,
-				TableColumnsFn:         namespace.TableColumns, TableRowFn: namespace.TableRow, SelectableFieldsFn: namespace.SelectableFields,
+				ValidateStatusUpdateFn: namespace.ValidateStatusUpdate, ValidateFinalizeFn: namespace.ValidateFinalizeUpdate,
+				TableColumnsFn: namespace.TableColumns, TableRowFn: namespace.TableRow, SelectableFieldsFn: namespace.SelectableFields,
 			}},
 		},
 		{

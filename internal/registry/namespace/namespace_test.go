@@ -161,6 +161,20 @@ func TestValidateUpdate(t *testing.T) {
 	}
 }
 
+func TestValidateFinalizeUpdate(t *testing.T) {
+	old := created("team-a")
+	ns := old.DeepCopy()
+	ns.Spec.Finalizers = []corev1.FinalizerName{"kubernetes", "bad_finalizer"}
+	errs := ValidateFinalizeUpdate(ns, old)
+	if len(errs) != 1 || errs[0].Field != "spec.finalizers[1]" {
+		t.Errorf("errors %v; want one on spec.finalizers[1]", errs)
+	}
+	ns.Spec.Finalizers = nil
+	if errs := ValidateFinalizeUpdate(ns, old); len(errs) > 0 {
+		t.Errorf("removing the finalizer: %v", errs)
+	}
+}
+
 func TestValidateStatusUpdate(t *testing.T) {
 	deleted := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	tests := []struct {

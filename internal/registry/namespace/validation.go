@@ -29,6 +29,17 @@ func ValidateUpdate(ns, old *corev1.Namespace) field.ErrorList {
 	return append(errs, apivalidation.ValidateObjectMetaUpdate(&ns.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))...)
 }
 
+// ValidateFinalizeUpdate validates a write through the finalize subresource:
+// the metadata update rules and spec.finalizers, whose errors here, unlike on
+// create and update, name the entry (as kube-apiserver's do).
+func ValidateFinalizeUpdate(ns, old *corev1.Namespace) field.ErrorList {
+	errs := apivalidation.ValidateObjectMetaUpdate(&ns.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	for i, f := range ns.Spec.Finalizers {
+		errs = append(errs, validateFinalizer(string(f), field.NewPath("spec", "finalizers").Index(i))...)
+	}
+	return errs
+}
+
 // ValidateStatusUpdate validates a status update: the phase must be Active
 // until deletion is requested and Terminating after.
 func ValidateStatusUpdate(ns, old *corev1.Namespace) field.ErrorList {
