@@ -22,26 +22,43 @@ import (
 // nodeNameIndex indexes Pods by spec.nodeName.
 const nodeNameIndex = "spec.nodeName"
 
+// DefaultQuarantine is how long a node name missing from the informer cache is
+// given to show up before the API is asked whether it exists, as
+// kube-controller-manager's PodGC quarantineTime.
+const DefaultQuarantine = 40 * time.Second
+
 // Options tunes a Controller. The zero value is usable.
 type Options struct {
 	// Log receives the controller's logs; nil discards them.
 	Log *slog.Logger
 	// Registerer receives the controller's metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// Quarantine is how long the Pods of a node missing from the cache wait
+	// before the node is looked up in the API; zero or less means
+	// DefaultQuarantine.
+	Quarantine time.Duration
 }
 
 // Controller force-deletes terminating Pods whose grace period has ended or whose
-// node is gone. Create it with [New]; it is driven by [Controller.Run].
-// Run is called once per Controller.
+// node is gone, and Pods bound to a node that does not exist. Create it with
+// [New]; it is driven by [Controller.Run]. Run is called once per Controller.
 type Controller struct {
-	client kubernetes.Interface
-	log    *slog.Logger
+	client     kubernetes.Interface
+	log        *slog.Logger
+	quarantine time.Duration
 
-	pods    corelisters.PodLister
-	podIdx  cache.Indexer
-	nodes   corelisters.NodeLister
-	synced  []cache.InformerSynced
-	queue   workqueue.TypedRateLimitingInterface[string]
+	pods   corelisters.PodLister
+	podIdx cache.Indexer
+	nodes  corelisters.NodeLister
+	// nodesSynced tells whether the Node cache is complete: before, every
+	// node would look missing.
+	nodesSynced cache.InformerSynced
+	synced      []cache.InformerSynced
+	// queue holds keys of terminating Pods.
+	queue workqueue.TypedRateLimitingInterface[string]
+	// orphans holds names of nodes missing from the cache that have Pods: each
+	// waits out the quarantine, then is checked by [Controller.syncNode].
+	orphans workqueue.TypedRateLimitingInterface[string]
 	metrics *metrics
 }
 
@@ -53,17 +70,25 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, o
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	quarantine := opts.Quarantine
+	if quarantine <= 0 {
+		quarantine = DefaultQuarantine
+	}
 	podInf := factory.Core().V1().Pods()
 	nodeInf := factory.Core().V1().Nodes()
 	c := &Controller{
-		client: client,
-		log:    log,
-		pods:   podInf.Lister(),
-		podIdx: podInf.Informer().GetIndexer(),
-		nodes:  nodeInf.Lister(),
-		synced: []cache.InformerSynced{podInf.Informer().HasSynced, nodeInf.Informer().HasSynced},
+		client:      client,
+		log:         log,
+		quarantine:  quarantine,
+		pods:        podInf.Lister(),
+		podIdx:      podInf.Informer().GetIndexer(),
+		nodes:       nodeInf.Lister(),
+		nodesSynced: nodeInf.Informer().HasSynced,
+		synced:      []cache.InformerSynced{podInf.Informer().HasSynced, nodeInf.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "podgc"}),
+		orphans: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "podgc_orphaned_pods_nodes"}),
 		metrics: newMetrics(opts.Registerer),
 	}
 	if err := podInf.Informer().AddIndexers(cache.Indexers{nodeNameIndex: func(obj any) ([]string, error) {
@@ -75,16 +100,23 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, o
 		log.Error("add pod node index", "err", err)
 	}
 	enqueuePod := func(obj any) {
-		if p, ok := obj.(*corev1.Pod); ok && p.DeletionTimestamp != nil {
+		p, ok := obj.(*corev1.Pod)
+		if !ok {
+			return
+		}
+		if p.DeletionTimestamp != nil {
 			c.queue.Add(p.Namespace + "/" + p.Name)
 		}
+		c.noticePod(p)
 	}
 	_, _ = podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    enqueuePod,
 		UpdateFunc: func(_, obj any) { enqueuePod(obj) },
 	})
 	_, _ = nodeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		// The terminating Pods of a vanished node are orphans now.
+		// The Pods of a vanished node are orphans now: the terminating ones go
+		// at once, the others after the quarantine (the cache no longer has the
+		// node, so enqueuePod puts it in quarantine).
 		DeleteFunc: func(obj any) {
 			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = t.Obj
@@ -106,15 +138,22 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, o
 	return c
 }
 
-// Run waits for the informer caches, then collects with workers goroutines (at
-// least one) until ctx ends. It returns nil after ctx ends and its goroutines have
-// stopped.
+// Run waits for the informer caches, then collects terminating Pods with workers
+// goroutines (at least one) and orphaned Pods with one more, until ctx ends. It
+// returns nil after ctx ends and its goroutines have stopped.
 func (c *Controller) Run(ctx context.Context, workers int) error {
 	defer c.queue.ShutDown()
-	c.log.Info("starting pod garbage collector")
+	defer c.orphans.ShutDown()
+	c.log.Info("starting pod garbage collector", "quarantine", c.quarantine)
 	defer c.log.Info("stopped pod garbage collector")
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return nil
+	}
+	// Pods seen before the Node cache was complete were not checked.
+	for _, obj := range c.podIdx.List() {
+		if p, ok := obj.(*corev1.Pod); ok {
+			c.noticePod(p)
+		}
 	}
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
@@ -123,8 +162,13 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 			}
 		})
 	}
+	wg.Go(func() {
+		for c.processNextNode(ctx) {
+		}
+	})
 	<-ctx.Done()
 	c.queue.ShutDown()
+	c.orphans.ShutDown()
 	wg.Wait()
 	return nil
 }
@@ -177,7 +221,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		return 0, err
 	}
 	if gone {
-		return 0, c.forceDelete(ctx, pod, reasonOrphaned)
+		return 0, c.collectOrphan(ctx, pod)
 	}
 	if wait := time.Until(pod.DeletionTimestamp.Time); wait > 0 {
 		return wait, nil
@@ -217,9 +261,10 @@ func (c *Controller) forceDelete(ctx context.Context, pod *corev1.Pod, reason st
 		return nil // already gone, or replaced by a new Pod of the same name
 	}
 	if err != nil {
+		c.metrics.errors.WithLabelValues(reason).Inc()
 		return fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	c.metrics.deletions.WithLabelValues(reason).Inc()
-	c.log.Info("deleted terminating pod", "namespace", pod.Namespace, "pod", pod.Name, "node", pod.Spec.NodeName, "reason", reason)
+	c.log.Info("deleted pod", "namespace", pod.Namespace, "pod", pod.Name, "node", pod.Spec.NodeName, "reason", reason)
 	return nil
 }

@@ -2,16 +2,22 @@ package podgc
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -52,15 +58,45 @@ type event struct {
 	do func(ctx context.Context, t *testing.T, client *fake.Clientset)
 }
 
+// createNode is an event that creates Node name.
+func createNode(name string) func(context.Context, *testing.T, *fake.Clientset) {
+	return func(ctx context.Context, t *testing.T, client *fake.Clientset) {
+		if _, err := client.CoreV1().Nodes().Create(ctx, node(name), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// deleteNode is an event that deletes Node name.
+func deleteNode(name string) func(context.Context, *testing.T, *fake.Clientset) {
+	return func(ctx context.Context, t *testing.T, client *fake.Clientset) {
+		if err := client.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// write is a write the controller made, and when.
+type write struct {
+	at     time.Duration
+	action k8stesting.Action
+}
+
 // TestRun runs the controller against a fake API in a synctest bubble, whose clock
-// moves only when everything waits, and checks when each Pod is deleted.
+// moves only when everything waits, and checks when each Pod is deleted and
+// whether its status was patched first.
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name          string
+		opts          Options
 		nodes         []string
+		liveNodes     []string           // Nodes only a live GET finds (the cache never sees them)
 		pod           func() *corev1.Pod // built inside the bubble, at its start time
 		events        []event
-		wantDeletedAt time.Duration // never: not within the test's hour
+		failPatches   int           // status patches that fail before one succeeds
+		failDeletes   int           // deletes that fail before one succeeds
+		wantDeletedAt time.Duration // never: not within the test's hour, and no write at all
+		wantMarked    bool          // a status patch marked the Pod Failed before its delete
 	}{{
 		name:          "deleted when the grace period ends",
 		nodes:         []string{"n1"},
@@ -72,20 +108,18 @@ func TestRun(t *testing.T) {
 		pod:           func() *corev1.Pod { return pod("web", "n1", -time.Second) },
 		wantDeletedAt: 0,
 	}, {
-		name:          "pod of a vanished node is deleted at once",
+		name:          "terminating pod of a vanished node is marked and deleted at once",
 		nodes:         nil,
 		pod:           func() *corev1.Pod { return pod("web", "gone", 10*time.Minute) },
 		wantDeletedAt: 0,
+		wantMarked:    true,
 	}, {
-		name:  "node deleted during the grace period",
-		nodes: []string{"n1"},
-		pod:   func() *corev1.Pod { return pod("web", "n1", 10*time.Minute) },
-		events: []event{{at: 20 * time.Second, do: func(ctx context.Context, t *testing.T, client *fake.Clientset) {
-			if err := client.CoreV1().Nodes().Delete(ctx, "n1", metav1.DeleteOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}}},
+		name:          "node deleted during the grace period",
+		nodes:         []string{"n1"},
+		pod:           func() *corev1.Pod { return pod("web", "n1", 10*time.Minute) },
+		events:        []event{{at: 20 * time.Second, do: deleteNode("n1")}},
 		wantDeletedAt: 20 * time.Second,
+		wantMarked:    true,
 	}, {
 		name:          "unscheduled terminating pod is deleted at once",
 		pod:           func() *corev1.Pod { return pod("web", "", 30*time.Second) },
@@ -107,17 +141,64 @@ func TestRun(t *testing.T) {
 		pod:           func() *corev1.Pod { return pod("web", "n1", running) },
 		wantDeletedAt: never,
 	}, {
-		name:  "running pod of a vanished node is left alone",
+		name:          "running pod without a node is left alone",
+		pod:           func() *corev1.Pod { return pod("web", "", running, phase(corev1.PodRunning)) },
+		wantDeletedAt: never,
+	}, {
+		name:          "running pod of a never-created node goes after the quarantine",
+		pod:           func() *corev1.Pod { return pod("web", "ghost", running, phase(corev1.PodRunning)) },
+		wantDeletedAt: DefaultQuarantine,
+		wantMarked:    true,
+	}, {
+		name:  "the quarantine runs from the first sight of the node, not from each update",
 		nodes: nil,
-		pod:   func() *corev1.Pod { return pod("web", "gone", running) },
-		events: []event{{at: time.Second, do: func(ctx context.Context, t *testing.T, client *fake.Clientset) {
-			if _, err := client.CoreV1().Pods(ns).UpdateStatus(ctx, pod("web", "gone", running, func(p *corev1.Pod) {
-				p.Status.Phase = corev1.PodRunning
-			}), metav1.UpdateOptions{}); err != nil {
+		pod:   func() *corev1.Pod { return pod("web", "ghost", running) },
+		events: []event{{at: 30 * time.Second, do: func(ctx context.Context, t *testing.T, client *fake.Clientset) {
+			if _, err := client.CoreV1().Pods(ns).UpdateStatus(ctx, pod("web", "ghost", running, phase(corev1.PodRunning)), metav1.UpdateOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}}},
+		wantDeletedAt: DefaultQuarantine,
+		wantMarked:    true,
+	}, {
+		name:          "a node created during the quarantine saves its pods",
+		pod:           func() *corev1.Pod { return pod("web", "late", running, phase(corev1.PodRunning)) },
+		events:        []event{{at: 20 * time.Second, do: createNode("late")}},
 		wantDeletedAt: never,
+	}, {
+		name:          "a node the cache never sees but the API has saves its pods",
+		liveNodes:     []string{"lagging"},
+		pod:           func() *corev1.Pod { return pod("web", "lagging", running, phase(corev1.PodRunning)) },
+		wantDeletedAt: never,
+	}, {
+		name:          "running pod of a node deleted later goes a quarantine after the delete",
+		nodes:         []string{"n1"},
+		pod:           func() *corev1.Pod { return pod("web", "n1", running, phase(corev1.PodRunning)) },
+		events:        []event{{at: 10 * time.Second, do: deleteNode("n1")}},
+		wantDeletedAt: 10*time.Second + DefaultQuarantine,
+		wantMarked:    true,
+	}, {
+		name:          "finished pod of a never-created node is deleted unpatched",
+		pod:           func() *corev1.Pod { return pod("web", "ghost", running, phase(corev1.PodSucceeded)) },
+		wantDeletedAt: DefaultQuarantine,
+	}, {
+		name:          "the quarantine is an option",
+		opts:          Options{Quarantine: 5 * time.Second},
+		pod:           func() *corev1.Pod { return pod("web", "ghost", running, phase(corev1.PodRunning)) },
+		wantDeletedAt: 5 * time.Second,
+		wantMarked:    true,
+	}, {
+		name:          "failed status patches are retried without a new quarantine",
+		pod:           func() *corev1.Pod { return pod("web", "ghost", running, phase(corev1.PodRunning)) },
+		failPatches:   3,
+		wantDeletedAt: DefaultQuarantine,
+		wantMarked:    true,
+	}, {
+		name:          "failed deletes are retried without a new quarantine",
+		pod:           func() *corev1.Pod { return pod("web", "ghost", running, phase(corev1.PodRunning)) },
+		failDeletes:   3,
+		wantDeletedAt: DefaultQuarantine,
+		wantMarked:    true,
 	}, {
 		name:  "pod holding finalizers is left to their owners",
 		nodes: []string{"n1"},
@@ -131,20 +212,43 @@ func TestRun(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
 				ctx, cancel := context.WithCancel(t.Context())
-				objs := []runtime.Object{tc.pod()}
+				created := tc.pod()
+				objs := []runtime.Object{created}
 				for _, n := range tc.nodes {
 					objs = append(objs, node(n))
 				}
 				client := fake.NewClientset(objs...)
 				var mu sync.Mutex
+				var writes []write // successful writes, in order
 				var deletedAt time.Duration = never
-				var deletes []k8stesting.DeleteActionImpl
-				client.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				failPatches, failDeletes := tc.failPatches, tc.failDeletes
+				client.PrependReactor("*", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+					if v := a.GetVerb(); v != "patch" && v != "delete" {
+						return false, nil, nil
+					}
 					mu.Lock()
 					defer mu.Unlock()
-					deletes = append(deletes, a.(k8stesting.DeleteActionImpl))
-					if deletedAt == never {
-						deletedAt = time.Since(start)
+					switch a.GetVerb() {
+					case "patch":
+						if failPatches > 0 {
+							failPatches--
+							return true, nil, apierrors.NewInternalError(errors.New("injected"))
+						}
+					case "delete":
+						if failDeletes > 0 {
+							failDeletes--
+							return true, nil, apierrors.NewServiceUnavailable("injected")
+						}
+						if deletedAt == never {
+							deletedAt = time.Since(start)
+						}
+					}
+					writes = append(writes, write{at: time.Since(start), action: a})
+					return false, nil, nil
+				})
+				client.PrependReactor("get", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+					if name := a.(k8stesting.GetAction).GetName(); slices.Contains(tc.liveNodes, name) {
+						return true, node(name), nil
 					}
 					return false, nil, nil
 				})
@@ -154,7 +258,7 @@ func TestRun(t *testing.T) {
 					return deletedAt
 				}
 				factory := informers.NewSharedInformerFactory(client, 0)
-				c := New(client, factory, Options{})
+				c := New(client, factory, tc.opts)
 				factory.Start(ctx.Done())
 				done := make(chan error)
 				go func() { done <- c.Run(ctx, 1) }()
@@ -180,8 +284,8 @@ func TestRun(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				if tc.wantDeletedAt == never {
-					if deletedAt != never {
-						t.Fatalf("pod deleted at %v; want it kept", deletedAt)
+					if deletedAt != never || len(writes) > 0 {
+						t.Fatalf("pod deleted at %v after writes %v; want it kept and untouched", deletedAt, writes)
 					}
 					return
 				}
@@ -190,10 +294,21 @@ func TestRun(t *testing.T) {
 				if deletedAt < tc.wantDeletedAt || deletedAt > tc.wantDeletedAt+time.Second {
 					t.Fatalf("pod deleted at %v; want at %v", deletedAt, tc.wantDeletedAt)
 				}
-				if len(deletes) != 1 {
-					t.Fatalf("deletes = %d; want 1", len(deletes))
+				wantVerbs := []string{"delete"}
+				if tc.wantMarked {
+					wantVerbs = []string{"patch", "delete"}
 				}
-				opts := deletes[0].GetDeleteOptions()
+				var verbs []string
+				for _, w := range writes {
+					verbs = append(verbs, w.action.GetVerb())
+				}
+				if !slices.Equal(verbs, wantVerbs) {
+					t.Fatalf("writes = %v; want %v", verbs, wantVerbs)
+				}
+				if tc.wantMarked {
+					checkMarked(t, created, writes[0].action.(k8stesting.PatchAction), start.Add(writes[0].at))
+				}
+				opts := writes[len(writes)-1].action.(k8stesting.DeleteActionImpl).GetDeleteOptions()
 				if opts.GracePeriodSeconds == nil || *opts.GracePeriodSeconds != 0 ||
 					opts.Preconditions == nil || opts.Preconditions.UID == nil || *opts.Preconditions.UID != "uid-web" {
 					t.Errorf("delete options = %+v; want grace period 0 and UID precondition uid-web", opts)
@@ -203,5 +318,52 @@ func TestRun(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// phase sets a Pod's status.phase.
+func phase(ph corev1.PodPhase) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.Status.Phase = ph }
+}
+
+// checkMarked applies the status patch a to pod and checks the result: phase
+// Failed, the DisruptionTarget condition PodGC writes (transition time at), the
+// other conditions kept, and the UID as a precondition.
+func checkMarked(t *testing.T, pod *corev1.Pod, a k8stesting.PatchAction, at time.Time) {
+	t.Helper()
+	if a.GetSubresource() != "status" || a.GetPatchType() != types.StrategicMergePatchType {
+		t.Fatalf("patch of %q as %s; want a strategic merge patch of status", a.GetSubresource(), a.GetPatchType())
+	}
+	before, err := json.Marshal(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := strategicpatch.StrategicMergePatch(before, a.GetPatch(), corev1.Pod{})
+	if err != nil {
+		t.Fatalf("apply patch %s: %v", a.GetPatch(), err)
+	}
+	var got corev1.Pod
+	if err := json.Unmarshal(after, &got); err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Metadata struct {
+			UID string `json:"uid"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(a.GetPatch(), &meta); err != nil || meta.Metadata.UID != string(pod.UID) {
+		t.Errorf("patch %s names uid %q; want %q", a.GetPatch(), meta.Metadata.UID, pod.UID)
+	}
+	want := pod.Status.DeepCopy()
+	want.Phase = corev1.PodFailed
+	want.Conditions = append(want.Conditions, corev1.PodCondition{
+		Type:               corev1.DisruptionTarget,
+		Status:             corev1.ConditionTrue,
+		Reason:             "DeletionByPodGC",
+		Message:            "PodGC: node no longer exists",
+		LastTransitionTime: metav1.NewTime(at.Truncate(time.Second)),
+	})
+	if diff := cmp.Diff(*want, got.Status); diff != "" {
+		t.Errorf("status after the patch (-want +got):\n%s", diff)
 	}
 }
