@@ -105,6 +105,13 @@ const (
 	mapNodePortLocalEndpoints = "nodeport-local-endpoints"
 	setNodePortIPs            = "nodeport-ips"
 	setHairpin                = "hairpin-endpoints"
+	// Every key the dispatch chains know, whatever its verdict: what a
+	// connection that left them untranslated is retried for (see fixed).
+	setKnownServiceIPs = "known-service-ips"
+	setKnownNodePorts  = "known-nodeports"
+	// The retry base chains, one priority after nat-prerouting and nat-output.
+	chainPreroutingRetry = "nat-prerouting-retry"
+	chainOutputRetry     = "nat-output-retry"
 )
 
 // Priorities of the base chains, as nft's named priorities: dstnat is -100,
@@ -402,13 +409,30 @@ func (b *builder) fixed(used map[dispatch]bool) ([]*Map, *Group) {
 		}
 		return out
 	}
-	// Ports without endpoints are refused here, in the same chain that
-	// translates the others: a decision taken in one hook cannot see two
-	// versions of the ruleset. (Refused in a later filter hook, as kube-proxy
-	// does, the first connection to a Service that has just got its first
-	// endpoint could pass the nat hook before the change and the filter hook
-	// after it, leave untranslated, and leave behind a conntrack entry without
-	// NAT that its SYN retransmissions then follow.)
+	// Ports without endpoints are refused here, in the chain that translates
+	// the others, not in a later filter hook as kube-proxy does: a packet
+	// between two hooks can meet two versions of the ruleset.
+	//
+	// Nor does one hook see one version: the kernel reads the generation at
+	// each set or map lookup, so the first packet of a connection whose Service
+	// changes in the commit that lands while it is evaluated can test the old
+	// set of its key (absent: it is in no-endpoint-services in the old
+	// version), then the new one of the next rule (absent: it moved to
+	// service-ips__clusterip-1), or pick index 9 of a port whose tenth
+	// endpoint has just gone, and leave every chain untranslated. Its conntrack
+	// entry then has no NAT, and its SYN retransmissions follow that entry to
+	// the Service address, which nothing answers: the client hangs until it
+	// gives up. The retry base chains, one priority after, catch such a
+	// packet: the kernel runs the nat chains of a hook in turn until one
+	// translates, and the retry chain, a new evaluation that reads the
+	// generation afresh, sends a packet whose key svcnet knows through the
+	// dispatch again, which then sees one version (the generation only moves
+	// forward). Packets to other destinations pay one set lookup.
+	retry := []Rule{
+		{MatchKeySet{Key: keyAddrProtoPort, Set: setKnownServiceIPs}, Do{Verdict{Kind: Jump, Chain: chainServices}}},
+		slices.Concat(Rule{MatchKeySet{Key: keyProtoPort, Set: setKnownNodePorts}}, b.nodePortMatch(),
+			Rule{Do{Verdict{Kind: Jump, Chain: chainNodePorts}}}),
+	}
 	services := slices.Concat(rules(mapServiceIPs, nil), rules(mapNoEndpointServices, nil), []Rule{
 		{MapLookup{keyAddrProtoPort, mapAffinityIPs}},
 		append(b.nodePortMatch(), gotoChain(chainNodePorts))})
@@ -420,6 +444,8 @@ func (b *builder) fixed(used map[dispatch]bool) ([]*Map, *Group) {
 		// of a connection: established traffic pays nothing for it.
 		{Name: "nat-prerouting", Hook: &Hook{"nat", "prerouting", prioDstNAT}, Rules: []Rule{jump(chainFirewall), jump(chainServices)}},
 		{Name: "nat-output", Hook: &Hook{"nat", "output", prioDstNAT}, Rules: []Rule{jump(chainFirewall), jump(chainServices)}},
+		{Name: chainPreroutingRetry, Hook: &Hook{"nat", "prerouting", prioDstNAT + 1}, Rules: retry},
+		{Name: chainOutputRetry, Hook: &Hook{"nat", "output", prioDstNAT + 1}, Rules: retry},
 		{Name: chainFirewall, Rules: []Rule{{MapLookup{keyAddrProtoPort, mapFirewallIPs}}}},
 		{Name: "nat-postrouting", Hook: &Hook{"nat", "postrouting", prioSrcNAT}, Rules: []Rule{jump(chainMasquerading)}},
 		{Name: chainServices, Rules: services},
@@ -458,6 +484,9 @@ func (b *builder) fixed(used map[dispatch]bool) ([]*Map, *Group) {
 	for _, d := range dispatches {
 		maps = append(maps, &Map{Name: d.set(), Key: dispatchKeys[d.m], Set: true})
 	}
+	maps = append(maps,
+		&Map{Name: setKnownServiceIPs, Key: keyAddrProtoPort, Set: true},
+		&Map{Name: setKnownNodePorts, Key: keyProtoPort, Set: true})
 	maps = append(maps,
 		&Map{Name: mapAffinityIPs, Key: keyAddrProtoPort},
 		&Map{Name: mapAffinityNodePorts, Key: keyProtoPort},
@@ -526,6 +555,7 @@ func (b *builder) add(m string, e Element) {
 		b.addDispatch(dispatch{m: m, verdict: e.Verdict}, e)
 		return
 	}
+	b.known(m, e)
 	b.g.Elements = append(b.g.Elements, MapElement{m, e})
 }
 
@@ -534,7 +564,21 @@ func (b *builder) addDispatch(d dispatch, e Element) {
 		b.g.uses = append(b.g.uses, d)
 	}
 	e.Verdict = Verdict{}
+	b.known(d.m, e)
 	b.g.Elements = append(b.g.Elements, MapElement{d.set(), e})
+}
+
+// known records e's key in the set of known keys when m is a map the
+// services or nodeports chain looks it up in first: every key of a port is in
+// exactly one of those.
+func (b *builder) known(m string, e Element) {
+	e.Verdict, e.Index, e.To = Verdict{}, 0, netip.AddrPort{}
+	switch m {
+	case mapServiceIPs, mapNoEndpointServices, mapAffinityIPs:
+		b.g.Elements = append(b.g.Elements, MapElement{setKnownServiceIPs, e})
+	case mapServiceNodePorts, mapNoEndpointNodePorts, mapAffinityNodePorts:
+		b.g.Elements = append(b.g.Elements, MapElement{setKnownNodePorts, e})
+	}
 }
 
 // pick sends key (an element of the verdict map vmap) to the picker of family

@@ -42,6 +42,12 @@
 //     of timing out; there are no filter chains (kube-proxy rejects in filter
 //     chains after DNAT, where a packet can see the ruleset before and after a
 //     change in its two hooks and leave untranslated);
+//   - the retry base chains nat-prerouting-retry and nat-output-retry, one
+//     priority after, send a first packet that the dispatch left untranslated
+//     through it again when its key is a Service's (sets known-service-ips and
+//     known-nodeports): the kernel reads the generation at each set lookup, so
+//     a packet evaluated during a commit can miss every set, and the retry, a
+//     new evaluation, sees one version;
 //   - nat-postrouting masquerades packets that carry the masquerade mark bit,
 //     and hairpin packets (a pod reaching itself through a Service), found by one
 //     rule over a set of endpoint address pairs.

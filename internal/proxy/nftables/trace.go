@@ -51,11 +51,11 @@ func Trace(rs *Ruleset, local []netip.Addr, p Packet) []Outcome {
 	start := state{pkt: p}
 	var out []state
 	if p.FromNode {
-		for _, s := range t.run("nat-output", start) {
+		for _, s := range t.hook(start, "nat-output", chainOutputRetry) {
 			out = append(out, t.post(s)...)
 		}
 	} else {
-		for _, s := range t.run("nat-prerouting", start) {
+		for _, s := range t.hook(start, "nat-prerouting", chainPreroutingRetry) {
 			// Delivered to the node itself: no postrouting.
 			if s.final != "" || t.isLocal(s.dst()) {
 				out = append(out, s)
@@ -115,6 +115,28 @@ func (t *tracer) post(s state) []state {
 		return []state{s}
 	}
 	return t.run("nat-postrouting", s)
+}
+
+// hook runs the nat base chains of one hook in order of priority, as the
+// kernel does: a path goes on to the next chain while no chain has translated
+// it or decided its fate.
+func (t *tracer) hook(s state, chains ...string) []state {
+	paths := []state{s}
+	for _, name := range chains {
+		if t.rs.chain(name) == nil {
+			continue
+		}
+		var next []state
+		for _, p := range paths {
+			if p.final != "" || p.dnat.IsValid() {
+				next = append(next, p)
+				continue
+			}
+			next = append(next, t.run(name, p)...)
+		}
+		paths = next
+	}
+	return paths
 }
 
 // run evaluates base chain name; paths end when the chain ends (accept) or a
