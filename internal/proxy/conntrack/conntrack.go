@@ -6,7 +6,9 @@
 //
 // [Stale] is a pure function from the old and new snapshots to the endpoints
 // whose entries must go; [Cleaner] deletes them over netlink in the current
-// network namespace. It deliberately leaves TCP alone (a TCP connection to a
+// network namespace. [Untranslated] likewise names the UDP service addresses
+// and node ports that have just become translated, whose entries without NAT
+// (left by packets sent before there were rules for them) must go too. It deliberately leaves TCP alone (a TCP connection to a
 // dead pod fails on its own) and deletes only entries that were translated to
 // the endpoint, never one addressed to it directly.
 package conntrack
@@ -14,6 +16,7 @@ package conntrack
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	corev1 "k8s.io/api/core/v1"
@@ -108,6 +111,109 @@ func (Cleaner) Delete(eps []netip.AddrPort) (int, error) {
 		total += int(n)
 		if err != nil {
 			return total, fmt.Errorf("delete stale udp conntrack entries: %w", err)
+		}
+	}
+	return total, nil
+}
+
+// Untranslated returns the UDP service addresses (cluster, external and load
+// balancer IPs, with the port) and node ports that translate to an endpoint in
+// cur but did not in old (all of them when old is nil: the agent has just
+// started). A UDP packet sent to such an address before it translated (before
+// the agent programmed the Service, or while the agent was down) left a
+// conntrack entry without NAT, and a client that keeps sending from the same
+// socket keeps following that entry past the endpoint the Service now has; the
+// entries must go for its next packet to be translated. Packets to a port
+// without endpoints are refused before their entry is confirmed, so only
+// addresses that had no rules at all leave such entries.
+func Untranslated(old, cur *proxy.Snapshot, node string) (addrs []netip.AddrPort, nodePorts []uint16) {
+	type key struct {
+		ap       netip.AddrPort
+		nodePort uint16
+	}
+	keys := func(snap *proxy.Snapshot, f func(key)) {
+		if snap == nil {
+			return
+		}
+		for _, sp := range snap.Ports {
+			if sp.Protocol != corev1.ProtocolUDP {
+				continue
+			}
+			port := uint16(sp.Port)
+			cluster := len(sp.ClusterEndpoints(node)) > 0
+			if cluster {
+				f(key{ap: netip.AddrPortFrom(sp.ClusterIP, port)})
+			}
+			if !cluster && len(sp.ExternalEndpoints(node)) == 0 {
+				continue
+			}
+			for _, a := range slices.Concat(sp.ExternalIPs, sp.LoadBalancerIPs) {
+				f(key{ap: netip.AddrPortFrom(a, port)})
+			}
+			if sp.NodePort != 0 {
+				f(key{nodePort: uint16(sp.NodePort)})
+			}
+		}
+	}
+	had := map[key]bool{}
+	keys(old, func(k key) { had[k] = true })
+	keys(cur, func(k key) {
+		if had[k] {
+			return
+		}
+		had[k] = true
+		if k.nodePort != 0 {
+			nodePorts = append(nodePorts, k.nodePort)
+		} else if k.ap.Addr().IsValid() {
+			addrs = append(addrs, k.ap)
+		}
+	})
+	return addrs, nodePorts
+}
+
+// untranslated matches UDP flows that were not translated (the reply comes
+// from where the original packet went) to one of the addresses or, on any
+// address, to one of the node ports.
+type untranslated struct {
+	addrs map[netip.AddrPort]bool
+	ports map[uint16]bool
+}
+
+func (f untranslated) MatchConntrackFlow(flow *netlink.ConntrackFlow) bool {
+	if flow.Forward.Protocol != 17 {
+		return false
+	}
+	src, ok1 := netip.AddrFromSlice(flow.Reverse.SrcIP)
+	dst, ok2 := netip.AddrFromSlice(flow.Forward.DstIP)
+	if !ok1 || !ok2 {
+		return false
+	}
+	reply := netip.AddrPortFrom(src.Unmap(), flow.Reverse.SrcPort)
+	orig := netip.AddrPortFrom(dst.Unmap(), flow.Forward.DstPort)
+	return orig == reply && (f.addrs[orig] || f.ports[orig.Port()])
+}
+
+var _ netlink.CustomConntrackFilter = untranslated{}
+
+// DeleteUntranslated removes the UDP entries that went to addrs or to
+// nodePorts without translation (see [Untranslated]) and returns how many went.
+func (Cleaner) DeleteUntranslated(addrs []netip.AddrPort, nodePorts []uint16) (int, error) {
+	if len(addrs) == 0 && len(nodePorts) == 0 {
+		return 0, nil
+	}
+	f := untranslated{addrs: map[netip.AddrPort]bool{}, ports: map[uint16]bool{}}
+	for _, a := range addrs {
+		f.addrs[netip.AddrPortFrom(a.Addr().Unmap(), a.Port())] = true
+	}
+	for _, p := range nodePorts {
+		f.ports[p] = true
+	}
+	total := 0
+	for _, family := range []netlink.InetFamily{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		n, err := netlink.ConntrackDeleteFilters(netlink.ConntrackTable, family, f)
+		total += int(n)
+		if err != nil {
+			return total, fmt.Errorf("delete untranslated udp conntrack entries: %w", err)
 		}
 	}
 	return total, nil

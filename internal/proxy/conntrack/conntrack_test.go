@@ -80,3 +80,78 @@ func TestFilterMatchesOnlyTranslatedUDP(t *testing.T) {
 		}
 	}
 }
+
+func TestUntranslated(t *testing.T) {
+	a := endpoint("10.244.1.2", true)
+	svc := func(eps ...proxy.Endpoint) *proxy.ServicePort {
+		sp := udpPort("dns", eps...)
+		sp.ClusterIP, sp.Port = netip.MustParseAddr("10.96.0.10"), 53
+		sp.ExternalIPs = []netip.Addr{netip.MustParseAddr("192.0.2.10")}
+		sp.NodePort = 30053
+		return sp
+	}
+	tcp := svc(a)
+	tcp.Protocol = corev1.ProtocolTCP
+	local := svc(a) // externalTrafficPolicy Local, no endpoint on this node
+	local.ExternalLocal = true
+	local.Endpoints[0].NodeName = "node-b"
+	snap := func(ports ...*proxy.ServicePort) *proxy.Snapshot { return &proxy.Snapshot{Ports: ports} }
+	tests := []struct {
+		name      string
+		old, cur  *proxy.Snapshot
+		addrs     []string
+		nodePorts []uint16
+	}{
+		{name: "first sync", old: nil, cur: snap(svc(a)), addrs: []string{"10.96.0.10:53", "192.0.2.10:53"}, nodePorts: []uint16{30053}},
+		{name: "new service", old: snap(), cur: snap(svc(a)), addrs: []string{"10.96.0.10:53", "192.0.2.10:53"}, nodePorts: []uint16{30053}},
+		{name: "first endpoint", old: snap(svc()), cur: snap(svc(a)), addrs: []string{"10.96.0.10:53", "192.0.2.10:53"}, nodePorts: []uint16{30053}},
+		{name: "no endpoint yet", old: snap(), cur: snap(svc())},
+		{name: "already translated", old: snap(svc(a)), cur: snap(svc(endpoint("10.244.2.2", true)))},
+		{name: "tcp is left alone", old: nil, cur: snap(tcp)},
+		{name: "external addresses of a Local port keep the cluster's endpoints for pods", old: snap(), cur: snap(local),
+			addrs: []string{"10.96.0.10:53", "192.0.2.10:53"}, nodePorts: []uint16{30053}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addrs, ports := Untranslated(tc.old, tc.cur, "node-a")
+			var got []string
+			for _, ap := range addrs {
+				got = append(got, ap.String())
+			}
+			if !slices.Equal(got, tc.addrs) || !slices.Equal(ports, tc.nodePorts) {
+				t.Errorf("untranslated = %v, %v; want %v, %v", got, ports, tc.addrs, tc.nodePorts)
+			}
+		})
+	}
+}
+
+func TestUntranslatedFilterMatchesOnlyUntranslatedUDP(t *testing.T) {
+	f := untranslated{
+		addrs: map[netip.AddrPort]bool{netip.MustParseAddrPort("10.96.0.10:53"): true, netip.MustParseAddrPort("[fd00:10:96::a]:53"): true},
+		ports: map[uint16]bool{30053: true},
+	}
+	flow := func(proto uint8, dst string, dport uint16, replySrc string, rport uint16) *netlink.ConntrackFlow {
+		fl := &netlink.ConntrackFlow{}
+		fl.Forward.Protocol, fl.Forward.DstIP, fl.Forward.DstPort = proto, net.ParseIP(dst), dport
+		fl.Reverse.SrcIP, fl.Reverse.SrcPort = net.ParseIP(replySrc), rport
+		return fl
+	}
+	tests := []struct {
+		name string
+		flow *netlink.ConntrackFlow
+		want bool
+	}{
+		{name: "udp to the service address, untranslated", flow: flow(17, "10.96.0.10", 53, "10.96.0.10", 53), want: true},
+		{name: "udp to the service address, translated", flow: flow(17, "10.96.0.10", 53, "10.244.1.2", 53)},
+		{name: "another port of the address", flow: flow(17, "10.96.0.10", 54, "10.96.0.10", 54)},
+		{name: "tcp, untranslated", flow: flow(6, "10.96.0.10", 53, "10.96.0.10", 53)},
+		{name: "udp over IPv6, untranslated", flow: flow(17, "fd00:10:96::a", 53, "fd00:10:96::a", 53), want: true},
+		{name: "node port on a node address, untranslated", flow: flow(17, "10.250.0.1", 30053, "10.250.0.1", 30053), want: true},
+		{name: "node port, translated", flow: flow(17, "10.250.0.1", 30053, "10.244.1.2", 53)},
+	}
+	for _, tc := range tests {
+		if got := f.MatchConntrackFlow(tc.flow); got != tc.want {
+			t.Errorf("%s: match = %t; want %t", tc.name, got, tc.want)
+		}
+	}
+}

@@ -11,14 +11,17 @@ import (
 	"github.com/svcnet/svcnet/internal/proxy/conntrack"
 )
 
-// conntrackDeleter deletes the UDP conntrack entries translated to endpoints.
+// conntrackDeleter deletes the UDP conntrack entries translated to endpoints,
+// and those that went untranslated to service addresses.
 type conntrackDeleter interface {
 	Delete(eps []netip.AddrPort) (int, error)
+	DeleteUntranslated(addrs []netip.AddrPort, nodePorts []uint16) (int, error)
 }
 
 // Plane is the agent's kernel data plane: for each snapshot it builds the
 // ruleset, syncs it in one transaction, then deletes the conntrack entries of
-// UDP endpoints that went away.
+// UDP endpoints that went away and of UDP packets that went untranslated to
+// service addresses that now translate.
 type Plane struct {
 	proxier   *Proxier
 	builder   *Builder
@@ -69,6 +72,14 @@ func (p *Plane) Sync(_ context.Context, snap *proxy.Snapshot, full bool) error {
 			p.log.Warn("delete stale udp conntrack entries", "endpoints", stale, "err", err)
 		} else {
 			p.log.Debug("deleted stale udp conntrack entries", "endpoints", stale, "entries", n)
+		}
+	}
+	if addrs, ports := conntrack.Untranslated(p.last, snap, cfg.NodeName); len(addrs)+len(ports) > 0 {
+		n, err := p.conntrack.DeleteUntranslated(addrs, ports)
+		if err != nil {
+			p.log.Warn("delete untranslated udp conntrack entries", "addresses", addrs, "nodePorts", ports, "err", err)
+		} else if n > 0 {
+			p.log.Info("deleted udp conntrack entries that went untranslated to services", "addresses", len(addrs), "nodePorts", len(ports), "entries", n)
 		}
 	}
 	p.last = snap

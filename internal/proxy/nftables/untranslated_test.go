@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -30,17 +31,7 @@ import (
 // without, which widens the window: without the retry chains, three runs of
 // 3,000 flips here had 19, 16 and 14 hung connects; with them, none.
 func TestFlipsLeaveNoConnectionUntranslated(t *testing.T) {
-	node, backend, client := netnstest.New(t, "fnode"), netnstest.New(t, "fbe"), netnstest.New(t, "fcl")
-	netnstest.Link(t, node, "be", "10.244.1.1/24", backend, "eth0", "10.244.1.2/24")
-	netnstest.Link(t, node, "cl", "10.244.2.1/24", client, "eth0", "10.244.2.2/24")
-	backend.Run("ip", "route", "add", "default", "via", "10.244.1.1")
-	client.Run("ip", "route", "add", "default", "via", "10.244.2.1")
-	node.Sysctl("net.ipv4.ip_forward", "1")
-	// An untranslated SYN leaves by the default route, into a namespace that
-	// neither forwards nor answers it: a hang, as in a real cluster.
-	sink := netnstest.New(t, "fsink")
-	netnstest.Link(t, node, "uplink", "10.250.0.1/24", sink, "eth0", "10.250.0.2/24")
-	node.Run("ip", "route", "add", "default", "via", "10.250.0.2")
+	node, backend, client := sinkTopology(t)
 
 	l, err := backend.Listen("tcp", ":8080")
 	if err != nil {
@@ -133,6 +124,72 @@ func TestFlipsLeaveNoConnectionUntranslated(t *testing.T) {
 	}
 	if answered.Load() == 0 || refused.Load() == 0 {
 		t.Errorf("answered %d, refused %d: the client did not see both states", answered.Load(), refused.Load())
+	}
+}
+
+// sinkTopology makes a node (10.244.1.1, 10.244.2.1) with a backend pod
+// (10.244.1.2) and a client pod (10.244.2.2), whose default route leads to a
+// namespace that neither forwards nor answers: a packet to a Service address
+// that leaves the node untranslated is lost there, as in a real cluster.
+func sinkTopology(t *testing.T) (node, backend, client *netnstest.NS) {
+	node, backend, client = netnstest.New(t, "fnode"), netnstest.New(t, "fbe"), netnstest.New(t, "fcl")
+	netnstest.Link(t, node, "be", "10.244.1.1/24", backend, "eth0", "10.244.1.2/24")
+	netnstest.Link(t, node, "cl", "10.244.2.1/24", client, "eth0", "10.244.2.2/24")
+	backend.Run("ip", "route", "add", "default", "via", "10.244.1.1")
+	client.Run("ip", "route", "add", "default", "via", "10.244.2.1")
+	node.Sysctl("net.ipv4.ip_forward", "1")
+	sink := netnstest.New(t, "fsink")
+	netnstest.Link(t, node, "uplink", "10.250.0.1/24", sink, "eth0", "10.250.0.2/24")
+	node.Run("ip", "route", "add", "default", "via", "10.250.0.2")
+	return node, backend, client
+}
+
+// TestUntranslatedUDPEntriesGo sends UDP from one client socket to a Service
+// address before the agent has rules for it, which leaves a conntrack entry
+// without NAT, then programs the Service with an endpoint: the plane must
+// delete that entry, or the socket's next datagrams follow it to nowhere for
+// as long as the client keeps sending.
+func TestUntranslatedUDPEntriesGo(t *testing.T) {
+	node, backend, client := sinkTopology(t)
+	u, err := backend.ListenPacket("udp", ":5353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.Close() })
+	go netnstest.ServeEchoUDP(u, "backend")
+
+	cfg := Config{Family: proxy.IPv4, NodeName: "node-a", ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}
+	plane := NewPlane(newProxier(t, node), cfg, nil, nil)
+	ctx := context.Background()
+	if err := plane.Sync(ctx, &proxy.Snapshot{}, true); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(ctx, &net.Dialer{}, "udp4", "10.96.0.53:53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ask := func(wait time.Duration) (string, error) {
+		if _, err := c.Write([]byte("q")); err != nil {
+			return "", err
+		}
+		buf := make([]byte, 128)
+		_ = c.SetReadDeadline(time.Now().Add(wait))
+		n, err := c.Read(buf)
+		return string(buf[:n]), err
+	}
+	if got, err := ask(200 * time.Millisecond); !isTimeout(err) {
+		t.Fatalf("before the Service: answer %q, %v; want no answer", got, err)
+	}
+	dns := port("kube-system", "kube-dns", "dns", corev1.ProtocolUDP, "10.96.0.53", 53, ep("10.244.1.2", 5353, "node-a"))
+	// The plane deletes conntrack entries in the namespace it runs in, as the
+	// agent does on its node.
+	if err := node.Do(func() error { return plane.Sync(ctx, &proxy.Snapshot{Ports: []*proxy.ServicePort{dns}}, false) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ask(2 * time.Second)
+	if err != nil || !strings.HasPrefix(got, "backend ") {
+		t.Fatalf("same socket after the Service got its endpoint: answer %q, %v; want the backend's", got, err)
 	}
 }
 
