@@ -69,17 +69,22 @@ func Stale(old, cur *proxy.Snapshot, node string) []netip.AddrPort {
 type filter map[netip.AddrPort]bool
 
 func (f filter) MatchConntrackFlow(flow *netlink.ConntrackFlow) bool {
+	orig, reply, ok := udpEnds(flow)
+	return ok && f[reply] && orig != reply
+}
+
+// udpEnds returns where a UDP flow's first packet went and where its replies
+// come from; ok is false for other protocols.
+func udpEnds(flow *netlink.ConntrackFlow) (orig, reply netip.AddrPort, ok bool) {
 	if flow.Forward.Protocol != 17 {
-		return false
+		return orig, reply, false
 	}
 	src, ok1 := netip.AddrFromSlice(flow.Reverse.SrcIP)
 	dst, ok2 := netip.AddrFromSlice(flow.Forward.DstIP)
 	if !ok1 || !ok2 {
-		return false
+		return orig, reply, false
 	}
-	reply := netip.AddrPortFrom(src.Unmap(), flow.Reverse.SrcPort)
-	orig := netip.AddrPortFrom(dst.Unmap(), flow.Forward.DstPort)
-	return f[reply] && orig != reply
+	return netip.AddrPortFrom(dst.Unmap(), flow.Forward.DstPort), netip.AddrPortFrom(src.Unmap(), flow.Reverse.SrcPort), true
 }
 
 var _ netlink.CustomConntrackFilter = filter(nil)
@@ -180,17 +185,8 @@ type untranslated struct {
 }
 
 func (f untranslated) MatchConntrackFlow(flow *netlink.ConntrackFlow) bool {
-	if flow.Forward.Protocol != 17 {
-		return false
-	}
-	src, ok1 := netip.AddrFromSlice(flow.Reverse.SrcIP)
-	dst, ok2 := netip.AddrFromSlice(flow.Forward.DstIP)
-	if !ok1 || !ok2 {
-		return false
-	}
-	reply := netip.AddrPortFrom(src.Unmap(), flow.Reverse.SrcPort)
-	orig := netip.AddrPortFrom(dst.Unmap(), flow.Forward.DstPort)
-	return orig == reply && (f.addrs[orig] || f.ports[orig.Port()])
+	orig, reply, ok := udpEnds(flow)
+	return ok && orig == reply && (f.addrs[orig] || f.ports[orig.Port()])
 }
 
 var _ netlink.CustomConntrackFilter = untranslated{}

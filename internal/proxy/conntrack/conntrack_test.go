@@ -53,14 +53,17 @@ func TestStale(t *testing.T) {
 	}
 }
 
+// flow is a conntrack flow whose first packet went to dst:dport and whose
+// replies come from replySrc:rport.
+func flow(proto uint8, dst string, dport uint16, replySrc string, rport uint16) *netlink.ConntrackFlow {
+	fl := &netlink.ConntrackFlow{}
+	fl.Forward.Protocol, fl.Forward.DstIP, fl.Forward.DstPort = proto, net.ParseIP(dst), dport
+	fl.Reverse.SrcIP, fl.Reverse.SrcPort = net.ParseIP(replySrc), rport
+	return fl
+}
+
 func TestFilterMatchesOnlyTranslatedUDP(t *testing.T) {
 	f := filter{netip.MustParseAddrPort("10.244.1.2:53"): true, netip.MustParseAddrPort("[fd00:10:244:1::2]:53"): true}
-	flow := func(proto uint8, dst string, dport uint16, replySrc string, rport uint16) *netlink.ConntrackFlow {
-		fl := &netlink.ConntrackFlow{}
-		fl.Forward.Protocol, fl.Forward.DstIP, fl.Forward.DstPort = proto, net.ParseIP(dst), dport
-		fl.Reverse.SrcIP, fl.Reverse.SrcPort = net.ParseIP(replySrc), rport
-		return fl
-	}
 	tests := []struct {
 		name string
 		flow *netlink.ConntrackFlow
@@ -129,12 +132,6 @@ func TestUntranslatedFilterMatchesOnlyUntranslatedUDP(t *testing.T) {
 	f := untranslated{
 		addrs: map[netip.AddrPort]bool{netip.MustParseAddrPort("10.96.0.10:53"): true, netip.MustParseAddrPort("[fd00:10:96::a]:53"): true},
 		ports: map[uint16]bool{30053: true},
-	}
-	flow := func(proto uint8, dst string, dport uint16, replySrc string, rport uint16) *netlink.ConntrackFlow {
-		fl := &netlink.ConntrackFlow{}
-		fl.Forward.Protocol, fl.Forward.DstIP, fl.Forward.DstPort = proto, net.ParseIP(dst), dport
-		fl.Reverse.SrcIP, fl.Reverse.SrcPort = net.ParseIP(replySrc), rport
-		return fl
 	}
 	tests := []struct {
 		name string
