@@ -191,9 +191,10 @@ func (f untranslated) MatchConntrackFlow(flow *netlink.ConntrackFlow) bool {
 
 var _ netlink.CustomConntrackFilter = untranslated{}
 
-// DeleteUntranslated removes the UDP entries that went to addrs or to
-// nodePorts without translation (see [Untranslated]) and returns how many went.
-func (Cleaner) DeleteUntranslated(addrs []netip.AddrPort, nodePorts []uint16) (int, error) {
+// DeleteUntranslated removes the UDP entries of family that went to addrs or
+// to nodePorts without translation (see [Untranslated]) and returns how many
+// went. The kernel keeps a table per family: a plane deletes in its own.
+func (Cleaner) DeleteUntranslated(family proxy.Family, addrs []netip.AddrPort, nodePorts []uint16) (int, error) {
 	if len(addrs) == 0 && len(nodePorts) == 0 {
 		return 0, nil
 	}
@@ -204,13 +205,13 @@ func (Cleaner) DeleteUntranslated(addrs []netip.AddrPort, nodePorts []uint16) (i
 	for _, p := range nodePorts {
 		f.ports[p] = true
 	}
-	total := 0
-	for _, family := range []netlink.InetFamily{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		n, err := netlink.ConntrackDeleteFilters(netlink.ConntrackTable, family, f)
-		total += int(n)
-		if err != nil {
-			return total, fmt.Errorf("delete untranslated udp conntrack entries: %w", err)
-		}
+	nf := netlink.InetFamily(netlink.FAMILY_V4)
+	if family == proxy.IPv6 {
+		nf = netlink.FAMILY_V6
 	}
-	return total, nil
+	n, err := netlink.ConntrackDeleteFilters(netlink.ConntrackTable, nf, f)
+	if err != nil {
+		return int(n), fmt.Errorf("delete untranslated udp conntrack entries: %w", err)
+	}
+	return int(n), nil
 }

@@ -572,7 +572,7 @@ func (b *builder) addDispatch(d dispatch, e Element) {
 // services or nodeports chain looks it up in first: every key of a port is in
 // exactly one of those.
 func (b *builder) known(m string, e Element) {
-	e.Verdict, e.Index, e.To = Verdict{}, 0, netip.AddrPort{}
+	e.Verdict = Verdict{}
 	switch m {
 	case mapServiceIPs, mapNoEndpointServices, mapAffinityIPs:
 		b.g.Elements = append(b.g.Elements, MapElement{setKnownServiceIPs, e})

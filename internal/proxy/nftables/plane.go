@@ -15,7 +15,7 @@ import (
 // and those that went untranslated to service addresses.
 type conntrackDeleter interface {
 	Delete(eps []netip.AddrPort) (int, error)
-	DeleteUntranslated(addrs []netip.AddrPort, nodePorts []uint16) (int, error)
+	DeleteUntranslated(family proxy.Family, addrs []netip.AddrPort, nodePorts []uint16) (int, error)
 }
 
 // Plane is the agent's kernel data plane: for each snapshot it builds the
@@ -75,7 +75,7 @@ func (p *Plane) Sync(_ context.Context, snap *proxy.Snapshot, full bool) error {
 		}
 	}
 	if addrs, ports := conntrack.Untranslated(p.last, snap, cfg.NodeName); len(addrs)+len(ports) > 0 {
-		n, err := p.conntrack.DeleteUntranslated(addrs, ports)
+		n, err := p.conntrack.DeleteUntranslated(cfg.Family, addrs, ports)
 		if err != nil {
 			p.log.Warn("delete untranslated udp conntrack entries", "addresses", addrs, "nodePorts", ports, "err", err)
 		} else if n > 0 {
