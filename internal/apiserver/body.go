@@ -16,8 +16,8 @@ import (
 // warnings collects Warning headers for one response.
 type warnings []string
 
-// write adds each distinct warning once (a write retried after a conflict
-// computes its warnings again).
+// write adds each distinct warning once, as kube-apiserver's warning
+// recorder does.
 func (w warnings) write(rw http.ResponseWriter) {
 	for i, m := range w {
 		if !slices.Contains(w[:i], m) {

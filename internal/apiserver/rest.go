@@ -480,7 +480,16 @@ func (s *Server) update(ctx context.Context, req request, o writeOpts, mutate fu
 	dry := o.dry
 	res := req.res
 	gr := res.GroupResource()
+	// Warnings of an attempt lost to a conflict do not reach the response;
+	// those of decoding, made before, do.
+	kept := 0
+	if o.warn != nil {
+		kept = len(*o.warn)
+	}
 	for attempt := 0; ; attempt++ {
+		if o.warn != nil {
+			*o.warn = (*o.warn)[:kept]
+		}
 		old, oldRev, err := s.load(ctx, res, req.namespace, req.name)
 		if apierrors.IsNotFound(err) && req.sub == "" {
 			obj, merr := mutate(nil)
