@@ -112,11 +112,10 @@ func (c *content) explain(t corev1.NamespaceConditionType) (reason, message stri
 		return "ContentDeletionFailed", fmt.Sprintf("Failed to delete all resource types, %d remaining: %s", len(msgs), strings.Join(msgs, ", ")), true
 	case corev1.NamespaceContentRemaining:
 		var parts []string
+		// Only resources with instances left are recorded. The core group is
+		// empty, hence "services. has 1 resource instances".
 		for gvr, n := range c.remaining {
-			if n > 0 {
-				// The core group is empty, hence "services. has 1 resource instances".
-				parts = append(parts, fmt.Sprintf("%s.%s has %d resource instances", gvr.Resource, gvr.Group, n))
-			}
+			parts = append(parts, fmt.Sprintf("%s.%s has %d resource instances", gvr.Resource, gvr.Group, n))
 		}
 		if len(parts) == 0 {
 			return "", "", false
@@ -126,9 +125,7 @@ func (c *content) explain(t corev1.NamespaceConditionType) (reason, message stri
 	case corev1.NamespaceFinalizersRemaining:
 		var parts []string
 		for f, n := range c.finalizers {
-			if n > 0 {
-				parts = append(parts, fmt.Sprintf("%s in %d resource instances", f, n))
-			}
+			parts = append(parts, fmt.Sprintf("%s in %d resource instances", f, n))
 		}
 		if len(parts) == 0 {
 			return "", "", false
